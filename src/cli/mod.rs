@@ -1,0 +1,158 @@
+//! The command line: arguments, dispatch, and the only code that prints.
+//!
+//! Each subcommand has its own file; `render` formats what they print. Errors are
+//! printed once, as a chain, by [`main`]; a closed pipe (`rolldex show X | head`) is not
+//! an error.
+
+mod list;
+mod record;
+mod render;
+mod show;
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use time::UtcOffset;
+
+/// Archive, search and resume AI coding-agent sessions (Codex rollouts).
+#[derive(Debug, Parser)]
+#[command(name = "rolldex", version, about, max_term_width = 100)]
+struct Cli {
+    /// The agent's home folder, holding sessions/ and archived_sessions/.
+    /// Defaults to $CODEX_HOME, else ~/.codex.
+    #[arg(long, global = true, value_name = "DIR")]
+    home: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Record a session from stdin: one JSON value per line, either a response item
+    /// ({"type":"message",...}) or a whole envelope line ({"timestamp","type","payload"}).
+    /// Prints the session id.
+    Record(record::RecordArgs),
+    /// List sessions, newest activity first.
+    List(list::ListArgs),
+    /// Print a session as a readable transcript, or its exact bytes with --raw.
+    Show(show::ShowArgs),
+}
+
+/// What every command gets besides its own arguments.
+pub struct Ctx {
+    /// The resolved home folder.
+    pub home: PathBuf,
+    /// The local UTC offset read at start-up, or why it could not be.
+    pub local_offset: Result<UtcOffset, String>,
+}
+
+/// Runs the command line and turns the outcome into an exit code.
+pub fn main(local_offset: Result<UtcOffset, String>) -> ExitCode {
+    let cli = Cli::parse();
+    let result = run(cli, local_offset);
+    match result {
+        Ok(code) => code,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(ref err)
+            if let Some(rolldex::Error::AmbiguousId { id, candidates }) = err.downcast_ref() =>
+        {
+            let mut stderr = io::stderr().lock();
+            let _ = writeln!(
+                stderr,
+                "rolldex: {id:?} matches {} sessions:",
+                candidates.len()
+            );
+            for c in candidates {
+                let _ = writeln!(stderr, "  {}", c.display());
+            }
+            ExitCode::from(2)
+        }
+        Err(err) => {
+            let mut stderr = io::stderr().lock();
+            let _ = write!(stderr, "rolldex: {err}");
+            for cause in err.chain().skip(1) {
+                let _ = write!(stderr, ": {cause}");
+            }
+            let _ = writeln!(stderr);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli, local_offset: Result<UtcOffset, String>) -> anyhow::Result<ExitCode> {
+    let home = match cli.home.filter(|h| !h.as_os_str().is_empty()) {
+        Some(h) => h,
+        None => rolldex::layout::default_home()
+            .context("no home folder: set --home, CODEX_HOME or HOME")?,
+    };
+    let ctx = Ctx { home, local_offset };
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let code = match cli.command {
+        Command::Record(args) => record::run(&ctx, args, &mut out)?,
+        Command::Show(args) => show::run(&ctx, args, &mut out)?,
+        Command::List(args) => list::run(&ctx, args, &mut out)?,
+    };
+    out.flush()?;
+    Ok(code)
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<rolldex::Error>().is_some_and(|e| {
+                matches!(e, rolldex::Error::Io { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
+            })
+    })
+}
+
+/// Reports skipped lines on stderr: the first few in full, then how many more.
+pub fn warn_malformed(errors: &[rolldex::LineError]) {
+    const SHOWN: usize = 10;
+    for e in errors.iter().take(SHOWN) {
+        warn(format_args!("skipped {e}"));
+    }
+    if errors.len() > SHOWN {
+        warn(format_args!(
+            "... and {} more malformed line(s)",
+            errors.len() - SHOWN
+        ));
+    }
+}
+
+/// Prints a warning on stderr.
+pub fn warn(msg: impl std::fmt::Display) {
+    let _ = writeln!(io::stderr().lock(), "rolldex: warning: {msg}");
+}
+
+/// Resolves a session argument: an existing file path as is, else a session id or a
+/// unique prefix, looked up by the uuid in the file names under the home.
+///
+/// With `rollouts_only`, a path must also be named like a rollout: commands that write
+/// (resume) must never append to an arbitrary file such as `../../etc/passwd`.
+pub fn resolve_session(ctx: &Ctx, target: &str, rollouts_only: bool) -> anyhow::Result<PathBuf> {
+    let as_path = PathBuf::from(target);
+    if as_path.is_file() {
+        let is_rollout = as_path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(rolldex::layout::is_rollout_name);
+        if rollouts_only && !is_rollout {
+            anyhow::bail!(
+                "{target}: not a rollout file (expected rollout-*.jsonl or rollout-*.jsonl.zst)"
+            );
+        }
+        return Ok(as_path);
+    }
+    rolldex::layout::find_by_id(&ctx.home, target).map_err(|e| match e {
+        rolldex::Error::BadArgument(_) if target.contains('/') || target.contains('.') => {
+            anyhow::anyhow!("{target}: no such rollout file")
+        }
+        other => other.into(),
+    })
+}

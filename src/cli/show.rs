@@ -1,0 +1,50 @@
+//! `rolldex show`: a session as a transcript, or its exact bytes.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use rolldex::reader;
+
+use super::{Ctx, render, resolve_session};
+
+/// Arguments of `show`.
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    /// A rollout path (`.jsonl` or `.jsonl.zst`), a session id, or a unique id prefix.
+    target: String,
+    /// Print the file's exact bytes (decompressed for `.zst`) instead of a transcript.
+    #[arg(long)]
+    raw: bool,
+}
+
+pub fn run(ctx: &Ctx, args: ShowArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let path = resolve_session(ctx, &args.target, false)?;
+    if args.raw {
+        let mut stream = reader::open_stream(&path)?;
+        io::copy(&mut stream, out).map_err(|e| {
+            // A failed read is the file's fault, a failed write the pipe's: keep them apart.
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                anyhow::Error::from(e)
+            } else {
+                anyhow::Error::from(rolldex::Error::io(&path, "copying", e))
+            }
+        })?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let report = render::transcript(&path, out)?;
+    super::warn_malformed(&report.malformed);
+    if report.records == 0 && !report.malformed.is_empty() {
+        anyhow::bail!(
+            "{}: not a rollout: none of its {} line(s) is a rollout line",
+            path.display(),
+            report.malformed.len()
+        );
+    }
+    if let Some((line, _, len)) = report.pending {
+        super::warn(format_args!(
+            "{}:{line}: the last line is incomplete ({len} bytes, still being written?)",
+            path.display()
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}

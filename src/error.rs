@@ -1,0 +1,131 @@
+//! The library's error types.
+//!
+//! Two kinds of failure exist and they are kept apart on purpose:
+//! - [`Error`] stops the operation at hand (a file cannot be opened, a write failed, a
+//!   compressed stream is corrupt). It always names the path involved.
+//! - [`LineError`] describes one bad line inside an otherwise readable rollout. Readers
+//!   report it and carry on with the next line, because rejecting a whole file for one
+//!   torn or garbled line would make a user's session silently disappear.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+/// Result type of the library, defaulting to [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error that stops the current operation. Every variant names the path it concerns.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An I/O operation on `path` failed; `action` says what was being done.
+    #[error("{}: {action}: {source}", path.display())]
+    Io {
+        /// The file or folder concerned.
+        path: PathBuf,
+        /// What was being done, e.g. "opening", "decompressing", "appending".
+        action: &'static str,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// The recorder's writer could not write a line to disk. Lines queued after the failure
+    /// were not written; the file holds every line up to the last one reported as written.
+    #[error("{}: writing the rollout failed: {source}", path.display())]
+    Write {
+        /// The rollout being written.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// A recorder was used after its writer stopped (after a write error or a shutdown).
+    #[error("{}: the recorder stopped earlier: {reason}", path.display())]
+    RecorderStopped {
+        /// The rollout that was being written.
+        path: PathBuf,
+        /// Why it stopped.
+        reason: String,
+    },
+    /// Another process holds the advisory lock of this rollout: its session is live.
+    #[error("{}: the session is live in another process (its rollout is locked)", path.display())]
+    Locked {
+        /// The locked rollout.
+        path: PathBuf,
+    },
+    /// A value handed to the recorder cannot be recorded.
+    #[error("cannot record this value: {reason}")]
+    InvalidInput {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No rollout matches the session id or prefix that was asked for.
+    #[error("no session matches {id:?} under {}", home.display())]
+    SessionNotFound {
+        /// The id or prefix asked for.
+        id: String,
+        /// The home that was searched.
+        home: PathBuf,
+    },
+    /// Several sessions match an id prefix.
+    #[error("{id:?} matches {} sessions; give more of the id", candidates.len())]
+    AmbiguousId {
+        /// The prefix asked for.
+        id: String,
+        /// The matching rollouts.
+        candidates: Vec<PathBuf>,
+    },
+    /// An argument is malformed (an id that is no uuid prefix, a bad duration...).
+    #[error("{0}")]
+    BadArgument(String),
+}
+
+impl Error {
+    /// Wraps an I/O error with the path and the action that failed.
+    pub fn io(path: impl Into<PathBuf>, action: &'static str, source: io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            action,
+            source,
+        }
+    }
+}
+
+/// One malformed line of a rollout. Reading goes on after it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{line}: {kind}", path.display())]
+pub struct LineError {
+    /// The rollout the line is in.
+    pub path: PathBuf,
+    /// 1-based line number.
+    pub line: u64,
+    /// Byte offset of the line's start in the (decompressed) stream.
+    pub offset: u64,
+    /// What is wrong with the line.
+    pub kind: LineErrorKind,
+}
+
+/// What is wrong with a malformed line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineErrorKind {
+    /// The bytes are not UTF-8; `valid_up_to` bytes of the line are.
+    InvalidUtf8 {
+        /// Length of the valid UTF-8 prefix of the line.
+        valid_up_to: usize,
+    },
+    /// The line is not valid JSON.
+    Json(String),
+    /// The line is JSON but not of a shape a rollout line takes.
+    Shape(String),
+}
+
+impl fmt::Display for LineErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LineErrorKind::InvalidUtf8 { valid_up_to } => {
+                write!(f, "invalid UTF-8 after byte {valid_up_to} of the line")
+            }
+            LineErrorKind::Json(msg) => write!(f, "invalid JSON: {msg}"),
+            LineErrorKind::Shape(msg) => write!(f, "not a rollout line: {msg}"),
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! Where rollouts live, how they are named, and how a session id leads to its file.
+//!
+//! `$CODEX_HOME/sessions/YYYY/MM/DD/rollout-YYYY-MM-DDThh-mm-ss-<uuid>.jsonl`, the date
+//! and time in **local** time; very old installs keep files flat in `sessions/`; archived
+//! sessions sit flat in `archived_sessions/`; compressed files add `.zst`.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use time::{OffsetDateTime, UtcOffset};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+/// Folder of live sessions under a home.
+pub const SESSIONS_DIR: &str = "sessions";
+/// Folder of archived sessions under a home.
+pub const ARCHIVED_DIR: &str = "archived_sessions";
+/// Suffix of compressed rollouts, after `.jsonl`.
+pub const ZST_SUFFIX: &str = ".zst";
+
+/// Prefix of every temporary file rolldex creates beside rollouts, so leftovers of a
+/// crashed run are recognised (and never mistaken for a rollout).
+pub const TEMP_PREFIX: &str = ".rolldex-";
+
+/// A fresh temp file path in `dir` for `purpose` (e.g. `restore`, `archive`).
+pub fn temp_path(dir: &Path, purpose: &str) -> PathBuf {
+    dir.join(format!(
+        "{TEMP_PREFIX}{purpose}-{}.tmp",
+        Uuid::new_v4().simple()
+    ))
+}
+
+/// Whether a file name is one of rolldex's temp files.
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with(TEMP_PREFIX) && name.ends_with(".tmp")
+}
+
+/// The default home: `$CODEX_HOME`, else `~/.codex`.
+pub fn default_home() -> Option<PathBuf> {
+    if let Some(h) = std::env::var_os("CODEX_HOME").filter(|h| !h.is_empty()) {
+        return Some(PathBuf::from(h));
+    }
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(|h| PathBuf::from(h).join(".codex"))
+}
+
+/// The local UTC offset, read once.
+///
+/// The `time` crate refuses to read the local offset once a process has several threads
+/// (reading it races with `setenv`). Call this early, before a runtime starts threads, and
+/// pass the result on. `Err` carries the reason; callers then fall back to UTC and say so.
+pub fn local_offset() -> std::result::Result<UtcOffset, String> {
+    UtcOffset::current_local_offset().map_err(|e| e.to_string())
+}
+
+/// The file name of a new rollout started at `local_time` (already in local time).
+pub fn rollout_file_name(local_time: OffsetDateTime, id: Uuid) -> String {
+    format!(
+        "rollout-{:04}-{:02}-{:02}T{:02}-{:02}-{:02}-{id}.jsonl",
+        local_time.year(),
+        u8::from(local_time.month()),
+        local_time.day(),
+        local_time.hour(),
+        local_time.minute(),
+        local_time.second(),
+    )
+}
+
+/// The path of a new rollout: `home/sessions/YYYY/MM/DD/<rollout_file_name>`.
+pub fn new_rollout_path(home: &Path, local_time: OffsetDateTime, id: Uuid) -> PathBuf {
+    home.join(SESSIONS_DIR)
+        .join(format!("{:04}", local_time.year()))
+        .join(format!("{:02}", u8::from(local_time.month())))
+        .join(format!("{:02}", local_time.day()))
+        .join(rollout_file_name(local_time, id))
+}
+
+/// Whether a file name is a rollout (`rollout-*.jsonl` or `rollout-*.jsonl.zst`).
+pub fn is_rollout_name(name: &str) -> bool {
+    name.starts_with("rollout-") && (name.ends_with(".jsonl") || name.ends_with(".jsonl.zst"))
+}
+
+/// Whether a path names a compressed rollout.
+pub fn is_compressed(path: &Path) -> bool {
+    path.as_os_str()
+        .to_str()
+        .is_some_and(|p| p.ends_with(".jsonl.zst"))
+}
+
+/// The plain `.jsonl` path of a rollout given as `.jsonl` or `.jsonl.zst`.
+pub fn plain_path(path: &Path) -> PathBuf {
+    match path.to_str().and_then(|p| p.strip_suffix(ZST_SUFFIX)) {
+        Some(plain) if plain.ends_with(".jsonl") => PathBuf::from(plain),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// The compressed `.jsonl.zst` path of a plain rollout.
+pub fn zst_path(plain: &Path) -> PathBuf {
+    let mut s = plain.as_os_str().to_owned();
+    s.push(ZST_SUFFIX);
+    PathBuf::from(s)
+}
+
+/// The session id in a rollout's file name: the UUID just before `.jsonl`.
+pub fn session_id_from_path(path: &Path) -> Option<Uuid> {
+    let name = path.file_name()?.to_str()?;
+    let stem = name.strip_suffix(ZST_SUFFIX).unwrap_or(name);
+    let stem = stem.strip_suffix(".jsonl")?;
+    let start = stem.len().checked_sub(36)?;
+    Uuid::parse_str(stem.get(start..)?).ok()
+}
+
+/// Every rollout file under `home/sessions` (dated folders and the old flat layout) and
+/// `home/archived_sessions`, sorted by path. Folders that do not exist are skipped;
+/// unreadable ones are returned in `errors` and the walk goes on.
+pub fn walk_rollouts(home: &Path) -> (Vec<PathBuf>, Vec<Error>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for top in [SESSIONS_DIR, ARCHIVED_DIR] {
+        walk_dir(&home.join(top), 0, &mut files, &mut errors);
+    }
+    files.sort();
+    (files, errors)
+}
+
+/// Depth-limited walk: `sessions/YYYY/MM/DD` is three levels down; a little slack allows
+/// for odd layouts while a symlink loop cannot recurse forever.
+fn walk_dir(dir: &Path, depth: usize, files: &mut Vec<PathBuf>, errors: &mut Vec<Error>) {
+    const MAX_DEPTH: usize = 6;
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if depth == 0 && e.kind() == io::ErrorKind::NotFound => return,
+        Err(e) => {
+            errors.push(Error::io(dir, "listing folder", e));
+            return;
+        }
+    };
+    for entry in entries {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                errors.push(Error::io(dir, "listing folder", e));
+                continue;
+            }
+        };
+        let path = entry.path();
+        // file_type() does not follow symlinks: a linked folder is not descended into.
+        let Ok(ft) = entry.file_type() else { continue };
+        if ft.is_dir() {
+            if depth < MAX_DEPTH {
+                walk_dir(&path, depth + 1, files, errors);
+            }
+        } else if ft.is_file() && entry.file_name().to_str().is_some_and(is_rollout_name) {
+            files.push(path);
+        }
+    }
+}
+
+/// Finds the rollout of a session by its id or a unique prefix of it (at least 4 hex
+/// characters; dashes optional) by the uuid in the file names, without any index.
+///
+/// When both `X.jsonl` and `X.jsonl.zst` exist the plain file is returned (it is
+/// authoritative). Several sessions matching a prefix is [`Error::AmbiguousId`].
+pub fn find_by_id(home: &Path, id: &str) -> Result<PathBuf> {
+    let prefix = normalize_id_prefix(id)?;
+    let (files, _errors) = walk_rollouts(home);
+    let mut by_session: Vec<(Uuid, PathBuf)> = Vec::new();
+    for f in files {
+        let Some(uuid) = session_id_from_path(&f) else {
+            continue;
+        };
+        if !uuid.simple().to_string().starts_with(&prefix) {
+            continue;
+        }
+        match by_session.iter_mut().find(|(u, _)| *u == uuid) {
+            // Prefer the plain file over its compressed twin.
+            Some((_, existing)) => {
+                if is_compressed(existing) && !is_compressed(&f) {
+                    *existing = f;
+                }
+            }
+            None => by_session.push((uuid, f)),
+        }
+    }
+    match by_session.len() {
+        0 => Err(Error::SessionNotFound {
+            id: id.to_string(),
+            home: home.to_path_buf(),
+        }),
+        1 => Ok(by_session.remove(0).1),
+        _ => Err(Error::AmbiguousId {
+            id: id.to_string(),
+            candidates: by_session.into_iter().map(|(_, p)| p).collect(),
+        }),
+    }
+}
+
+/// Lowercase hex without dashes; refuses anything that is not a uuid prefix of 4 to 32
+/// hex digits, so an "id" can never be a path (`../`, `/etc`, NUL).
+pub fn normalize_id_prefix(id: &str) -> Result<String> {
+    let hex: String = id.trim().chars().filter(|c| *c != '-').collect();
+    if hex.len() < 4 || hex.len() > 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(Error::BadArgument(format!(
+            "{id:?} is not a session id or an id prefix of at least 4 hex digits"
+        )));
+    }
+    Ok(hex.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn new_rollout_paths_use_local_date_folders() {
+        let id = Uuid::parse_str("0199a213-81c0-7800-8aa1-bbab2a035a53").expect("uuid");
+        let p = new_rollout_path(Path::new("/h"), datetime!(2026-02-03 04:05:06 +1), id);
+        assert_eq!(
+            p,
+            Path::new(
+                "/h/sessions/2026/02/03/rollout-2026-02-03T04-05-06-0199a213-81c0-7800-8aa1-bbab2a035a53.jsonl"
+            )
+        );
+        assert_eq!(session_id_from_path(&p), Some(id));
+        assert_eq!(session_id_from_path(&zst_path(&p)), Some(id));
+        assert_eq!(plain_path(&zst_path(&p)), p);
+        assert!(is_compressed(&zst_path(&p)));
+    }
+
+    #[test]
+    fn ids_are_never_paths() {
+        for bad in ["../etc", "/etc/passwd", "abc", "abcd\0", "zzzz", ""] {
+            assert!(normalize_id_prefix(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            normalize_id_prefix("0199A213-81").expect("valid"),
+            "0199a21381"
+        );
+    }
+
+    #[test]
+    fn rollout_names() {
+        assert!(is_rollout_name("rollout-2025-01-01T00-00-00-x.jsonl"));
+        assert!(is_rollout_name("rollout-x.jsonl.zst"));
+        assert!(!is_rollout_name("rollout-x.jsonl.tmp"));
+        assert!(!is_rollout_name("notes.jsonl"));
+        assert_eq!(
+            session_id_from_path(Path::new("rollout-no-uuid.jsonl")),
+            None
+        );
+    }
+}

@@ -1,0 +1,53 @@
+//! rolldex: record, index, search, resume and archive AI coding-agent sessions.
+//!
+//! Coding agents (the Codex CLI and its forks) write each session as a JSONL "rollout"
+//! under `$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<local time>-<uuid>.jsonl`. The files are
+//! the source of truth: rolldex reads them in both shapes they come in (see [`model`]),
+//! never rewrites them, and writes new ones through an async [`recorder`].
+//!
+//! ```no_run
+//! # async fn demo() -> rolldex::Result<()> {
+//! use rolldex::recorder::{Recorder, RecorderOptions, SessionInfo};
+//! let info = SessionInfo {
+//!     cwd: "/work/project".into(),
+//!     originator: "my_agent".into(),
+//!     cli_version: "1.0.0".into(),
+//!     source: "cli".into(),
+//!     model_provider: None,
+//!     instructions: None,
+//!     forked_from_id: None,
+//! };
+//! let home = std::path::Path::new("/home/me/.codex");
+//! let rec = Recorder::create(home, uuid::Uuid::now_v7(), info, RecorderOptions::default()).await?;
+//! rec.record_items(&[serde_json::json!({"type": "message", "role": "user",
+//!     "content": [{"type": "input_text", "text": "hello"}]})]).await?;
+//! rec.shutdown().await?; // durable once this returns
+//! # Ok(()) }
+//! ```
+//!
+//! Reading one back, line by line in bounded memory, from `.jsonl` or `.jsonl.zst`:
+//!
+//! ```no_run
+//! use rolldex::reader::{Entry, RolloutReader};
+//! let mut reader = RolloutReader::open("rollout.jsonl.zst".as_ref())?;
+//! for entry in reader.entries() {
+//!     match entry? {
+//!         Entry::Record(r) => println!("{}: {:?}", r.number, r.line.item),
+//!         Entry::Malformed(e) => eprintln!("skipped {e}"),
+//!         Entry::Pending { .. } => eprintln!("last line still being written"),
+//!     }
+//! }
+//! # Ok::<(), rolldex::Error>(())
+//! ```
+
+pub mod error;
+pub mod git_info;
+pub mod layout;
+pub mod model;
+pub mod reader;
+pub mod recorder;
+pub mod repo_url;
+
+pub use error::{Error, LineError, LineErrorKind, Result};
+pub use reader::{Entry, Record, RolloutReader};
+pub use recorder::{Recorder, RecorderOptions, SessionInfo};

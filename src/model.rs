@@ -1,0 +1,1045 @@
+//! The rollout line format: both shapes, typed where we read, raw JSON everywhere else.
+//!
+//! A rollout is JSON Lines in one of two shapes (see `FORMAT.md`):
+//! - **envelope** (Codex since September 2025): `{"timestamp","type","payload"}` per line;
+//! - **legacy**: a bare session-meta object first, then bare response items and
+//!   `{"record_type":"state"}` lines.
+//!
+//! [`parse_line`] recognises the shape of each line on its own, so a legacy file that a
+//! newer recorder appended envelope lines to reads as well as a pure one. Parsing is
+//! lenient on purpose: a field of the wrong type becomes `None` instead of failing the line,
+//! and kinds we do not know are returned as [`RolloutItem::Unknown`] with their payload kept
+//! as raw JSON. Only a line that is not JSON, or JSON of no rollout shape, is an error.
+//!
+//! Nothing here serializes a parsed line back: the files are never rewritten, so the exact
+//! bytes of a line are whatever the reader read.
+
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+use serde_json::value::RawValue;
+use uuid::Uuid;
+
+use crate::error::LineErrorKind;
+
+/// JSON kept exactly as it was written, for what rolldex does not read.
+#[derive(Debug, Clone)]
+pub struct RawJson(pub Box<RawValue>);
+
+impl RawJson {
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl PartialEq for RawJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+/// Which of the two shapes a line has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// `{"timestamp","type","payload"}`.
+    Envelope,
+    /// A bare meta object, a bare response item or a `record_type` line.
+    Legacy,
+}
+
+/// One parsed line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedLine {
+    /// The shape the line was written in.
+    pub shape: Shape,
+    /// The line's UTC timestamp (envelope lines only), as written.
+    pub timestamp: Option<String>,
+    /// What the line carries.
+    pub item: RolloutItem,
+}
+
+/// What a line carries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RolloutItem {
+    /// A `session_meta` line, or the legacy first line.
+    SessionMeta(Box<SessionMeta>),
+    /// A response item: envelope `response_item`, or a bare legacy item.
+    ResponseItem(ResponseItem),
+    /// An `event_msg` line.
+    EventMsg(EventMsg),
+    /// A `turn_context` line.
+    TurnContext(TurnContext),
+    /// A `compacted` line.
+    Compacted(Compacted),
+    /// A legacy `{"record_type":"state"}` line; it carries no item.
+    State,
+    /// An envelope kind this version does not know, kept as raw JSON.
+    Unknown {
+        /// The line's `type`.
+        kind: String,
+        /// The line's payload, as written.
+        payload: RawJson,
+    },
+}
+
+/// Git information of a session's working directory, each part optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct GitInfo {
+    /// `HEAD` commit hash.
+    #[serde(
+        default,
+        deserialize_with = "lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub commit_hash: Option<String>,
+    /// Current branch name.
+    #[serde(
+        default,
+        deserialize_with = "lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub branch: Option<String>,
+    /// URL of the `origin` remote.
+    #[serde(
+        default,
+        deserialize_with = "lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub repository_url: Option<String>,
+}
+
+impl GitInfo {
+    /// True when no part is known.
+    pub fn is_empty(&self) -> bool {
+        self.commit_hash.is_none() && self.branch.is_none() && self.repository_url.is_none()
+    }
+}
+
+/// Session metadata, from either shape.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionMeta {
+    /// The session id as written (normally a UUID; see [`SessionMeta::uuid`]).
+    pub id: Option<String>,
+    /// Session start, as written (UTC).
+    pub timestamp: Option<String>,
+    /// Working directory.
+    pub cwd: Option<String>,
+    /// Which program wrote it, e.g. `codex_cli_rs`.
+    pub originator: Option<String>,
+    /// Version of that program.
+    pub cli_version: Option<String>,
+    /// `cli`, `vscode`, `exec`, `mcp`, or for an object such as `{"subagent":...}` its key.
+    pub source: Option<String>,
+    /// Model provider id.
+    pub model_provider: Option<String>,
+    /// `instructions`, or `base_instructions.text` in newer files.
+    pub instructions: Option<String>,
+    /// The session this one was forked from.
+    pub forked_from_id: Option<String>,
+    /// Git information, when the writer collected it.
+    pub git: Option<GitInfo>,
+}
+
+impl SessionMeta {
+    /// The id as a UUID, when it is one.
+    pub fn uuid(&self) -> Option<Uuid> {
+        self.id
+            .as_deref()
+            .and_then(|s| Uuid::parse_str(s.trim()).ok())
+    }
+}
+
+/// A response item, the unit of conversation history.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResponseItem {
+    /// A message from the user, the assistant, or an injected developer/system block.
+    Message {
+        /// `user`, `assistant`, `developer`, `system`.
+        role: String,
+        /// Text and image parts.
+        content: Vec<ContentItem>,
+    },
+    /// Model reasoning: readable summaries, optional content, opaque encrypted content.
+    Reasoning {
+        /// The summary texts.
+        summary: Vec<String>,
+        /// Readable reasoning content, when present.
+        content: Vec<String>,
+        /// Whether opaque `encrypted_content` is present (never decoded).
+        encrypted: bool,
+    },
+    /// A function (tool) call; `arguments` is a JSON string.
+    FunctionCall {
+        /// Tool name, e.g. `shell`, `exec_command`.
+        name: String,
+        /// The arguments, a JSON document in a string.
+        arguments: String,
+        /// Call id linking the output.
+        call_id: Option<String>,
+    },
+    /// The output of a function call, flattened to text.
+    FunctionCallOutput {
+        /// Call id.
+        call_id: Option<String>,
+        /// Output text.
+        output: String,
+    },
+    /// A local shell call.
+    LocalShellCall {
+        /// Call id.
+        call_id: Option<String>,
+        /// Status as written.
+        status: Option<String>,
+        /// The command's argv.
+        command: Vec<String>,
+    },
+    /// A custom tool call such as `apply_patch`.
+    CustomToolCall {
+        /// Tool name.
+        name: String,
+        /// Input text (the patch for apply_patch).
+        input: String,
+        /// Call id.
+        call_id: Option<String>,
+    },
+    /// The output of a custom tool call, flattened to text.
+    CustomToolCallOutput {
+        /// Call id.
+        call_id: Option<String>,
+        /// Output text.
+        output: String,
+    },
+    /// A web search.
+    WebSearchCall {
+        /// Status as written.
+        status: Option<String>,
+        /// The query, when the action is a search.
+        query: Option<String>,
+    },
+    /// Any other item type, kept as raw JSON.
+    Other {
+        /// The item's `type`.
+        kind: String,
+        /// The whole item, as written.
+        raw: RawJson,
+    },
+}
+
+/// One part of a message's content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContentItem {
+    /// `input_text` or `output_text`.
+    Text(String),
+    /// `input_image`; only the URL's length is kept (it is often a multi-MB data URL).
+    Image {
+        /// Length in bytes of `image_url`.
+        url_len: usize,
+    },
+    /// Another part type, by its `type`.
+    Other(String),
+}
+
+impl ResponseItem {
+    /// The item's `type` tag as written in the file.
+    pub fn kind(&self) -> &str {
+        match self {
+            ResponseItem::Message { .. } => "message",
+            ResponseItem::Reasoning { .. } => "reasoning",
+            ResponseItem::FunctionCall { .. } => "function_call",
+            ResponseItem::FunctionCallOutput { .. } => "function_call_output",
+            ResponseItem::LocalShellCall { .. } => "local_shell_call",
+            ResponseItem::CustomToolCall { .. } => "custom_tool_call",
+            ResponseItem::CustomToolCallOutput { .. } => "custom_tool_call_output",
+            ResponseItem::WebSearchCall { .. } => "web_search_call",
+            ResponseItem::Other { kind, .. } => kind,
+        }
+    }
+
+    /// The text parts of a message joined by newlines; empty for other items.
+    pub fn message_text(&self) -> String {
+        match self {
+            ResponseItem::Message { content, .. } => content
+                .iter()
+                .filter_map(|c| match c {
+                    ContentItem::Text(t) => Some(t.as_str()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+            _ => String::new(),
+        }
+    }
+
+    /// For a shell-like call, the command as one line: `local_shell_call`'s argv, or the
+    /// `command`/`cmd` argument of a `shell`/`exec_command` function call.
+    pub fn shell_command(&self) -> Option<String> {
+        match self {
+            ResponseItem::LocalShellCall { command, .. } => Some(join_argv(command)),
+            ResponseItem::FunctionCall {
+                name, arguments, ..
+            } if name == "shell" || name == "exec_command" || name == "container.exec" => {
+                let args: Value = serde_json::from_str(arguments).ok()?;
+                match args.get("command").or_else(|| args.get("cmd"))? {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Array(parts) => {
+                        let argv: Vec<String> = parts
+                            .iter()
+                            .filter_map(|p| p.as_str().map(str::to_string))
+                            .collect();
+                        Some(unwrap_shell_c(&argv))
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `["bash","-lc","cargo test"]` reads better as `cargo test`.
+fn unwrap_shell_c(argv: &[String]) -> String {
+    match argv {
+        [sh, flag, script] if is_shell(sh) && (flag == "-lc" || flag == "-c") => script.clone(),
+        _ => join_argv(argv),
+    }
+}
+
+fn is_shell(s: &str) -> bool {
+    matches!(
+        s.rsplit('/').next().unwrap_or(s),
+        "bash" | "sh" | "zsh" | "dash"
+    )
+}
+
+fn join_argv(argv: &[String]) -> String {
+    if let [sh, flag, script] = argv
+        && is_shell(sh)
+        && (flag == "-lc" || flag == "-c")
+    {
+        return script.clone();
+    }
+    argv.iter()
+        .map(|a| {
+            if a.is_empty() || a.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'') {
+                format!("{a:?}")
+            } else {
+                a.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Token usage counters of a `token_count` event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub struct TokenUsage {
+    /// Input tokens.
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub input_tokens: u64,
+    /// Input tokens served from cache.
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub cached_input_tokens: u64,
+    /// Output tokens.
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub output_tokens: u64,
+    /// Output tokens spent on reasoning.
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub reasoning_output_tokens: u64,
+    /// Total.
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub total_tokens: u64,
+}
+
+/// An `event_msg` payload. Only the types rolldex summarizes are typed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventMsg {
+    /// What the person typed.
+    UserMessage {
+        /// The text.
+        message: String,
+        /// How many images came with it.
+        images: usize,
+    },
+    /// A message shown to the person.
+    AgentMessage {
+        /// The text.
+        message: String,
+    },
+    /// Reasoning text shown to the person.
+    AgentReasoning {
+        /// The text.
+        text: String,
+    },
+    /// Token usage; `total` is cumulative over the session (`None` when `info` is null).
+    TokenCount {
+        /// `info.total_token_usage`.
+        total: Option<TokenUsage>,
+    },
+    /// A turn started.
+    TaskStarted {
+        /// The turn id.
+        turn_id: Option<String>,
+    },
+    /// A turn completed.
+    TaskComplete {
+        /// The turn id.
+        turn_id: Option<String>,
+        /// The last message of the turn.
+        last_agent_message: Option<String>,
+    },
+    /// Any other event type, kept as raw JSON.
+    Other {
+        /// The event's `type`.
+        kind: String,
+        /// The payload, as written.
+        raw: RawJson,
+    },
+}
+
+impl EventMsg {
+    /// The event's `type` as written.
+    pub fn kind(&self) -> &str {
+        match self {
+            EventMsg::UserMessage { .. } => "user_message",
+            EventMsg::AgentMessage { .. } => "agent_message",
+            EventMsg::AgentReasoning { .. } => "agent_reasoning",
+            EventMsg::TokenCount { .. } => "token_count",
+            EventMsg::TaskStarted { .. } => "task_started",
+            EventMsg::TaskComplete { .. } => "task_complete",
+            EventMsg::Other { kind, .. } => kind,
+        }
+    }
+}
+
+/// A `turn_context` payload (the parts rolldex reads).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct TurnContext {
+    /// The turn id.
+    #[serde(default, deserialize_with = "lenient")]
+    pub turn_id: Option<String>,
+    /// Working directory of the turn.
+    #[serde(default, deserialize_with = "lenient")]
+    pub cwd: Option<String>,
+    /// Model used for the turn.
+    #[serde(default, deserialize_with = "lenient")]
+    pub model: Option<String>,
+    /// Reasoning effort.
+    #[serde(default, deserialize_with = "lenient")]
+    pub effort: Option<String>,
+}
+
+/// A `compacted` payload. The replacement history repeats earlier conversation, so only
+/// its length is kept; its items stay in the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Compacted {
+    /// The summary message.
+    pub message: Option<String>,
+    /// Number of items in `replacement_history`.
+    pub replacement_items: usize,
+}
+
+/// Parses one line (without its newline) in either shape.
+///
+/// Errors only when the bytes are not UTF-8, not JSON, or JSON that is no rollout line.
+/// Wrongly typed fields are read as absent, unknown kinds are kept raw.
+pub fn parse_line(bytes: &[u8]) -> Result<ParsedLine, LineErrorKind> {
+    // serde_json does not check UTF-8 inside strings it skips, so check it once up front.
+    let text =
+        std::str::from_utf8(bytes.trim_ascii_end()).map_err(|e| LineErrorKind::InvalidUtf8 {
+            valid_up_to: e.valid_up_to(),
+        })?;
+    let probe: Probe<'_> = serde_json::from_str(text).map_err(|e| {
+        if e.is_data() {
+            LineErrorKind::Shape(e.to_string())
+        } else {
+            LineErrorKind::Json(e.to_string())
+        }
+    })?;
+    if !text.trim_start().starts_with('{') {
+        return Err(LineErrorKind::Shape("not a JSON object".into()));
+    }
+    let kind = probe.kind.and_then(raw_str);
+    let timestamp = probe.timestamp.and_then(raw_str);
+
+    if let (Some(kind), Some(payload)) = (kind.as_deref(), probe.payload) {
+        let item = parse_envelope_payload(kind, payload)?;
+        return Ok(ParsedLine {
+            shape: Shape::Envelope,
+            timestamp,
+            item,
+        });
+    }
+    let legacy = |item| {
+        Ok(ParsedLine {
+            shape: Shape::Legacy,
+            timestamp: None,
+            item,
+        })
+    };
+    if probe.record_type.and_then(raw_str).is_some() {
+        return legacy(RolloutItem::State);
+    }
+    if kind.is_some() {
+        return legacy(RolloutItem::ResponseItem(parse_response_item(whole(
+            text,
+        )?)?));
+    }
+    if probe.id.is_some() {
+        return legacy(RolloutItem::SessionMeta(Box::new(parse_session_meta(
+            whole(text)?,
+        )?)));
+    }
+    Err(LineErrorKind::Shape(
+        "neither an envelope, a response item nor a session meta".into(),
+    ))
+}
+
+fn parse_envelope_payload(kind: &str, payload: &RawValue) -> Result<RolloutItem, LineErrorKind> {
+    Ok(match kind {
+        "session_meta" => RolloutItem::SessionMeta(Box::new(parse_session_meta(payload)?)),
+        "response_item" => RolloutItem::ResponseItem(parse_response_item(payload)?),
+        "event_msg" => RolloutItem::EventMsg(parse_event(payload)?),
+        "turn_context" => RolloutItem::TurnContext(parse_object(payload, "turn_context")?),
+        "compacted" => {
+            let raw: RawCompacted = parse_object(payload, "compacted")?;
+            RolloutItem::Compacted(Compacted {
+                message: raw.message,
+                replacement_items: raw.replacement_history.map_or(0, |h| h.len()),
+            })
+        }
+        other => RolloutItem::Unknown {
+            kind: other.to_string(),
+            payload: RawJson(payload.to_owned()),
+        },
+    })
+}
+
+/// Only the keys that decide a line's shape; everything else is skipped without being
+/// materialized. Values are raw so that no type mismatch can fail the probe.
+#[derive(Deserialize)]
+struct Probe<'a> {
+    #[serde(borrow, default)]
+    timestamp: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "type")]
+    kind: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    payload: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    record_type: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+}
+
+/// A raw JSON value read as a string, when it is one.
+fn raw_str(raw: &RawValue) -> Option<String> {
+    serde_json::from_str::<String>(raw.get()).ok()
+}
+
+/// The whole line as one raw value (already known to be valid JSON).
+fn whole(text: &str) -> Result<&RawValue, LineErrorKind> {
+    serde_json::from_str(text).map_err(|e| LineErrorKind::Json(e.to_string()))
+}
+
+fn parse_object<T: DeserializeOwned>(raw: &RawValue, what: &str) -> Result<T, LineErrorKind> {
+    if !raw.get().trim_start().starts_with('{') {
+        return Err(LineErrorKind::Shape(format!(
+            "{what} payload is not an object"
+        )));
+    }
+    serde_json::from_str(raw.get()).map_err(|e| LineErrorKind::Shape(format!("{what}: {e}")))
+}
+
+#[derive(Deserialize)]
+struct RawMeta {
+    #[serde(default, deserialize_with = "lenient")]
+    id: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    timestamp: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    cwd: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    originator: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    cli_version: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    source: Option<Value>,
+    #[serde(default, deserialize_with = "lenient")]
+    model_provider: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    instructions: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    base_instructions: Option<Value>,
+    #[serde(default, deserialize_with = "lenient")]
+    forked_from_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    git: Option<GitInfo>,
+}
+
+fn parse_session_meta(raw: &RawValue) -> Result<SessionMeta, LineErrorKind> {
+    let m: RawMeta = parse_object(raw, "session_meta")?;
+    let source = m.source.and_then(|s| match s {
+        Value::String(s) => Some(s),
+        Value::Object(map) => map.keys().next().cloned(),
+        _ => None,
+    });
+    let instructions = m.instructions.or_else(|| match m.base_instructions? {
+        Value::String(s) => Some(s),
+        Value::Object(map) => map.get("text")?.as_str().map(str::to_string),
+        _ => None,
+    });
+    Ok(SessionMeta {
+        id: m.id,
+        timestamp: m.timestamp,
+        cwd: m.cwd,
+        originator: m.originator,
+        cli_version: m.cli_version,
+        source,
+        model_provider: m.model_provider,
+        instructions,
+        forked_from_id: m.forked_from_id,
+        git: m.git.filter(|g| !g.is_empty()),
+    })
+}
+
+/// Every field any response item has; the `type` decides which are read.
+#[derive(Deserialize)]
+struct RawItem {
+    #[serde(default, rename = "type", deserialize_with = "lenient")]
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    role: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    content: Option<Vec<RawPart>>,
+    #[serde(default, deserialize_with = "lenient")]
+    summary: Option<Vec<RawPart>>,
+    #[serde(default)]
+    encrypted_content: Option<IgnoredAny>,
+    #[serde(default, deserialize_with = "lenient")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    arguments: Option<Value>,
+    #[serde(default, deserialize_with = "lenient")]
+    call_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    output: Option<Value>,
+    #[serde(default, deserialize_with = "lenient")]
+    status: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    action: Option<Value>,
+    #[serde(default, deserialize_with = "lenient")]
+    input: Option<String>,
+}
+
+/// A content or summary part. `image_url` is measured, not kept.
+#[derive(Deserialize)]
+struct RawPart {
+    #[serde(default, rename = "type", deserialize_with = "lenient")]
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    text: Option<String>,
+    #[serde(default, deserialize_with = "lenient_len")]
+    image_url: usize,
+}
+
+fn parse_response_item(raw: &RawValue) -> Result<ResponseItem, LineErrorKind> {
+    let it: RawItem = parse_object(raw, "response item")?;
+    let kind = it.kind.unwrap_or_default();
+    let texts = |parts: Option<Vec<RawPart>>| -> Vec<String> {
+        parts
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| p.text)
+            .collect()
+    };
+    Ok(match kind.as_str() {
+        "message" => ResponseItem::Message {
+            role: it.role.unwrap_or_default(),
+            content: it
+                .content
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| match (p.kind.as_deref(), p.text) {
+                    (Some("input_image"), _) => ContentItem::Image {
+                        url_len: p.image_url,
+                    },
+                    (_, Some(text)) => ContentItem::Text(text),
+                    (kind, None) => ContentItem::Other(kind.unwrap_or_default().to_string()),
+                })
+                .collect(),
+        },
+        "reasoning" => ResponseItem::Reasoning {
+            summary: texts(it.summary),
+            content: texts(it.content),
+            encrypted: it.encrypted_content.is_some(),
+        },
+        "function_call" => ResponseItem::FunctionCall {
+            name: it.name.unwrap_or_default(),
+            arguments: match it.arguments {
+                Some(Value::String(s)) => s,
+                Some(other) => other.to_string(),
+                None => String::new(),
+            },
+            call_id: it.call_id,
+        },
+        "function_call_output" => ResponseItem::FunctionCallOutput {
+            call_id: it.call_id,
+            output: flatten_output(it.output),
+        },
+        "custom_tool_call" => ResponseItem::CustomToolCall {
+            name: it.name.unwrap_or_default(),
+            input: it.input.unwrap_or_default(),
+            call_id: it.call_id,
+        },
+        "custom_tool_call_output" => ResponseItem::CustomToolCallOutput {
+            call_id: it.call_id,
+            output: flatten_output(it.output),
+        },
+        "local_shell_call" => ResponseItem::LocalShellCall {
+            call_id: it.call_id,
+            status: it.status,
+            command: it
+                .action
+                .as_ref()
+                .and_then(|a| a.get("command"))
+                .and_then(Value::as_array)
+                .map(|argv| {
+                    argv.iter()
+                        .filter_map(|p| p.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        },
+        "web_search_call" => ResponseItem::WebSearchCall {
+            status: it.status,
+            query: it
+                .action
+                .as_ref()
+                .and_then(|a| a.get("query"))
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        },
+        _ => ResponseItem::Other {
+            kind,
+            raw: RawJson(raw.to_owned()),
+        },
+    })
+}
+
+/// Tool outputs are a string, a list of content parts, or (older Codex) an object with a
+/// `content` string.
+fn flatten_output(output: Option<Value>) -> String {
+    match output {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s,
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Some(Value::Object(map)) => match map.get("content") {
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None => Value::Object(map).to_string(),
+        },
+        Some(other) => other.to_string(),
+    }
+}
+
+#[derive(Deserialize)]
+struct RawEvent {
+    #[serde(default, rename = "type", deserialize_with = "lenient")]
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    message: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    text: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    images: Option<Vec<IgnoredAny>>,
+    #[serde(default, deserialize_with = "lenient")]
+    info: Option<RawTokenInfo>,
+    #[serde(default, deserialize_with = "lenient")]
+    turn_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    last_agent_message: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawTokenInfo {
+    #[serde(default, deserialize_with = "lenient")]
+    total_token_usage: Option<TokenUsage>,
+}
+
+#[derive(Deserialize)]
+struct RawCompacted {
+    #[serde(default, deserialize_with = "lenient")]
+    message: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    replacement_history: Option<Vec<IgnoredAny>>,
+}
+
+fn parse_event(raw: &RawValue) -> Result<EventMsg, LineErrorKind> {
+    let ev: RawEvent = parse_object(raw, "event_msg")?;
+    let kind = ev.kind.unwrap_or_default();
+    Ok(match kind.as_str() {
+        "user_message" => EventMsg::UserMessage {
+            message: ev.message.unwrap_or_default(),
+            images: ev.images.map_or(0, |i| i.len()),
+        },
+        "agent_message" => EventMsg::AgentMessage {
+            message: ev.message.unwrap_or_default(),
+        },
+        "agent_reasoning" => EventMsg::AgentReasoning {
+            text: ev.text.unwrap_or_default(),
+        },
+        "token_count" => EventMsg::TokenCount {
+            total: ev.info.and_then(|i| i.total_token_usage),
+        },
+        "task_started" => EventMsg::TaskStarted {
+            turn_id: ev.turn_id,
+        },
+        "task_complete" => EventMsg::TaskComplete {
+            turn_id: ev.turn_id,
+            last_agent_message: ev.last_agent_message,
+        },
+        _ => EventMsg::Other {
+            kind,
+            raw: RawJson(raw.to_owned()),
+        },
+    })
+}
+
+/// Reads a field leniently: a value of the wrong type is `None`, not an error, so one odd
+/// field never costs a user a line.
+fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    let v = Value::deserialize(d)?;
+    Ok(T::deserialize(v).ok())
+}
+
+fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    Ok(lenient::<D, u64>(d)?.unwrap_or(0))
+}
+
+/// The length of a string field, without keeping the string (image data URLs are MBs).
+fn lenient_len<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    struct Len;
+    impl<'de> serde::de::Visitor<'de> for Len {
+        type Value = usize;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("any value")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<usize, E> {
+            Ok(v.len())
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<usize, E> {
+            Ok(0)
+        }
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<usize, E> {
+            Ok(0)
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<usize, E> {
+            Ok(0)
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<usize, E> {
+            Ok(0)
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<usize, E> {
+            Ok(0)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(0)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<usize, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(0)
+        }
+    }
+    d.deserialize_any(Len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> ParsedLine {
+        match parse_line(s.as_bytes()) {
+            Ok(p) => p,
+            Err(e) => panic!("{s}: {e}"),
+        }
+    }
+
+    #[test]
+    fn envelope_session_meta_with_git_and_base_instructions() {
+        let p = parse(
+            r#"{"timestamp":"2026-02-23T12:19:42.561Z","type":"session_meta","payload":{"id":"0199a213-81c0-7800-8aa1-bbab2a035a53","timestamp":"2026-02-23T12:19:42.500Z","cwd":"/w","originator":"codex_cli_rs","cli_version":"0.99.0","source":{"subagent":"review"},"model_provider":"openai","base_instructions":{"text":"be brief"},"git":{"commit_hash":"abc","branch":"main","repository_url":"git@github.com:o/r.git"}}}"#,
+        );
+        assert_eq!(p.shape, Shape::Envelope);
+        assert_eq!(p.timestamp.as_deref(), Some("2026-02-23T12:19:42.561Z"));
+        let RolloutItem::SessionMeta(m) = p.item else {
+            panic!("not meta")
+        };
+        assert_eq!(
+            *m,
+            SessionMeta {
+                id: Some("0199a213-81c0-7800-8aa1-bbab2a035a53".into()),
+                timestamp: Some("2026-02-23T12:19:42.500Z".into()),
+                cwd: Some("/w".into()),
+                originator: Some("codex_cli_rs".into()),
+                cli_version: Some("0.99.0".into()),
+                source: Some("subagent".into()),
+                model_provider: Some("openai".into()),
+                instructions: Some("be brief".into()),
+                forked_from_id: None,
+                git: Some(GitInfo {
+                    commit_hash: Some("abc".into()),
+                    branch: Some("main".into()),
+                    repository_url: Some("git@github.com:o/r.git".into()),
+                }),
+            }
+        );
+        assert!(m.uuid().is_some());
+    }
+
+    #[test]
+    fn legacy_meta_item_and_state_lines() {
+        let meta = parse(
+            r#"{"id":"5973b6c0-94b8-487b-a530-2aeb6098ae0e","timestamp":"2025-05-07T17:24:21.123Z","instructions":null,"git":{"branch":"dev"}}"#,
+        );
+        assert_eq!(meta.shape, Shape::Legacy);
+        let RolloutItem::SessionMeta(m) = meta.item else {
+            panic!()
+        };
+        assert_eq!(m.git.and_then(|g| g.branch).as_deref(), Some("dev"));
+        assert_eq!(m.instructions, None);
+
+        let item = parse(
+            r#"{"type":"message","role":"user","content":[{"type":"input_text","text":"hi"},{"type":"input_image","image_url":"data:image/png;base64,AAAA"}]}"#,
+        );
+        assert_eq!(
+            item.item,
+            RolloutItem::ResponseItem(ResponseItem::Message {
+                role: "user".into(),
+                content: vec![
+                    ContentItem::Text("hi".into()),
+                    ContentItem::Image { url_len: 26 }
+                ],
+            })
+        );
+        assert_eq!(parse(r#"{"record_type":"state"}"#).item, RolloutItem::State);
+    }
+
+    #[test]
+    fn wrong_field_types_are_read_as_absent() {
+        let p = parse(
+            r#"{"timestamp":5,"type":"session_meta","payload":{"id":7,"cwd":["x"],"git":"nope","source":3,"originator":{"a":1}}}"#,
+        );
+        assert_eq!(p.timestamp, None);
+        assert_eq!(p.item, RolloutItem::SessionMeta(Box::default()));
+    }
+
+    #[test]
+    fn unknown_kinds_are_kept_raw() {
+        let p = parse(r#"{"timestamp":"t","type":"brand_new","payload":{"x":[1,2]}}"#);
+        let RolloutItem::Unknown { kind, payload } = p.item else {
+            panic!()
+        };
+        assert_eq!(kind, "brand_new");
+        assert_eq!(payload.get(), r#"{"x":[1,2]}"#);
+
+        let p = parse(r#"{"type":"response_item","payload":{"type":"ghost","z":1}}"#);
+        let RolloutItem::ResponseItem(ResponseItem::Other { kind, raw }) = p.item else {
+            panic!()
+        };
+        assert_eq!(
+            (kind.as_str(), raw.get()),
+            ("ghost", r#"{"type":"ghost","z":1}"#)
+        );
+
+        let p = parse(r#"{"type":"event_msg","payload":{"type":"mystery","n":2}}"#);
+        assert!(
+            matches!(p.item, RolloutItem::EventMsg(EventMsg::Other { ref kind, .. }) if kind == "mystery")
+        );
+    }
+
+    #[test]
+    fn tool_calls_and_outputs() {
+        let call = parse(
+            r#"{"type":"response_item","payload":{"type":"function_call","name":"shell","arguments":"{\"command\":[\"bash\",\"-lc\",\"cargo test\"]}","call_id":"c1"}}"#,
+        );
+        let RolloutItem::ResponseItem(item) = call.item else {
+            panic!()
+        };
+        assert_eq!(item.shell_command().as_deref(), Some("cargo test"));
+
+        let out = parse(
+            r#"{"type":"response_item","payload":{"type":"function_call_output","call_id":"c1","output":[{"type":"input_text","text":"ok"}]}}"#,
+        );
+        assert_eq!(
+            out.item,
+            RolloutItem::ResponseItem(ResponseItem::FunctionCallOutput {
+                call_id: Some("c1".into()),
+                output: "ok".into()
+            })
+        );
+        let local = parse(
+            r#"{"type":"local_shell_call","call_id":"x","status":"completed","action":{"type":"exec","command":["ls","-la","my dir"]}}"#,
+        );
+        let RolloutItem::ResponseItem(item) = local.item else {
+            panic!()
+        };
+        assert_eq!(item.shell_command().as_deref(), Some("ls -la \"my dir\""));
+    }
+
+    #[test]
+    fn events_token_counts_and_compaction() {
+        let tc = parse(
+            r#"{"timestamp":"t","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":10,"output_tokens":5,"total_tokens":15},"last_token_usage":{}},"rate_limits":null}}"#,
+        );
+        let RolloutItem::EventMsg(EventMsg::TokenCount { total: Some(u) }) = tc.item else {
+            panic!()
+        };
+        assert_eq!(u.total_tokens, 15);
+        let null = parse(r#"{"type":"event_msg","payload":{"type":"token_count","info":null}}"#);
+        assert_eq!(
+            null.item,
+            RolloutItem::EventMsg(EventMsg::TokenCount { total: None })
+        );
+        let c = parse(
+            r#"{"type":"compacted","payload":{"message":"sum","replacement_history":[{"type":"message"},{"type":"message"}]}}"#,
+        );
+        assert_eq!(
+            c.item,
+            RolloutItem::Compacted(Compacted {
+                message: Some("sum".into()),
+                replacement_items: 2
+            })
+        );
+    }
+
+    #[test]
+    fn malformed_lines_are_classified() {
+        assert!(matches!(
+            parse_line(b"{\"type\":\"mess"),
+            Err(LineErrorKind::Json(_))
+        ));
+        assert!(matches!(
+            parse_line(b"{\"type\":\"message\",\"role\":\"\xff\"}"),
+            Err(LineErrorKind::InvalidUtf8 { valid_up_to: 26 })
+        ));
+        assert!(matches!(parse_line(b"[1,2]"), Err(LineErrorKind::Shape(_))));
+        assert!(matches!(
+            parse_line(b"{\"a\":1}"),
+            Err(LineErrorKind::Shape(_))
+        ));
+        assert!(matches!(
+            parse_line(br#"{"type":"session_meta","payload":5}"#),
+            Err(LineErrorKind::Shape(_))
+        ));
+        assert!(matches!(parse_line(b""), Err(LineErrorKind::Json(_))));
+    }
+}

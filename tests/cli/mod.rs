@@ -1,0 +1,6 @@
+//! One module per area of the command line.
+
+mod big_lines;
+mod list;
+mod record;
+mod show;

@@ -1,0 +1,135 @@
+//! Helpers: run the real binary, copy fixtures into a fresh temp home.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The fixture home shipped with the tests.
+pub fn fixture_home() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/home")
+}
+
+/// A temp dir holding a copy of the fixture home (tests may change it freely).
+pub fn copied_home() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_tree(&fixture_home(), dir.path());
+    dir
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("mkdir");
+    for entry in fs::read_dir(from).expect("read fixture dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// `rolldex --home HOME ARGS...` with stdin, returning its output.
+pub fn run(home: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rolldex"))
+        .arg("--home")
+        .arg(home)
+        .args(args)
+        .env_remove("CODEX_HOME")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn rolldex");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(stdin).expect("write stdin");
+    drop(input);
+    child.wait_with_output().expect("wait rolldex")
+}
+
+/// Runs and insists on success; returns stdout.
+pub fn ok(home: &Path, args: &[&str], stdin: &[u8]) -> String {
+    let out = run(home, args, stdin);
+    assert!(
+        out.status.success(),
+        "rolldex {args:?} failed: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 stdout")
+}
+
+/// Every rollout file under a home, sorted.
+pub fn rollouts(home: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![home.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in fs::read_dir(&dir).expect("read dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("rollout-"))
+            {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A git repository in a temp dir with one commit and the given origin.
+pub fn git_repo(origin: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let git = |args: &[&str]| {
+        let st = Command::new("git")
+            .args(args)
+            .current_dir(dir.path())
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .expect("run git");
+        assert!(
+            st.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+        String::from_utf8(st.stdout)
+            .expect("utf-8")
+            .trim()
+            .to_string()
+    };
+    git(&["init", "-q", "-b", "feature/x"]);
+    git(&["remote", "add", "origin", origin]);
+    git(&["commit", "-q", "--allow-empty", "-m", "first"]);
+    dir
+}
+
+/// The HEAD commit of a repository.
+pub fn head_commit(repo: &Path) -> String {
+    let out = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(repo)
+        .output()
+        .expect("git");
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string()
+}
+
+/// zstd-compresses `data` as several concatenated frames (as appending writers make).
+pub fn zstd_frames(data: &[u8], frames: usize) -> Vec<u8> {
+    let chunk = data.len().div_ceil(frames.max(1)).max(1);
+    let mut out = Vec::new();
+    for part in data.chunks(chunk) {
+        out.extend(zstd::encode_all(part, 3).expect("zstd"));
+    }
+    out
+}
