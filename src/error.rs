@@ -74,12 +74,54 @@ pub enum Error {
         /// The matching rollouts.
         candidates: Vec<PathBuf>,
     },
+    /// An SQLite operation on the index at `path` failed.
+    #[error("{}: {action}: {source}", path.display())]
+    Db {
+        /// The index database.
+        path: PathBuf,
+        /// What was being done.
+        action: &'static str,
+        /// The underlying error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The pool of index readers could not be set up or ran dry.
+    #[error("{}: index connection pool: {reason}", path.display())]
+    Pool {
+        /// The index database.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The index was written by a newer rolldex; it is left untouched.
+    #[error(
+        "{}: this index was written by a newer rolldex (schema {found}; this one knows {known}); \
+         upgrade rolldex, or use another index file with --db",
+        path.display()
+    )]
+    SchemaTooNew {
+        /// The index database.
+        path: PathBuf,
+        /// Its schema version.
+        found: i64,
+        /// The newest version this build knows.
+        known: i64,
+    },
     /// An argument is malformed (an id that is no uuid prefix, a bad duration...).
     #[error("{0}")]
     BadArgument(String),
 }
 
 impl Error {
+    /// Wraps an SQLite error with the index path and the action that failed.
+    pub fn db(path: impl Into<PathBuf>, action: &'static str, source: rusqlite::Error) -> Self {
+        Error::Db {
+            path: path.into(),
+            action,
+            source,
+        }
+    }
+
     /// Wraps an I/O error with the path and the action that failed.
     pub fn io(path: impl Into<PathBuf>, action: &'static str, source: io::Error) -> Self {
         Error::Io {

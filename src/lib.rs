@@ -42,6 +42,7 @@
 
 pub mod error;
 pub mod git_info;
+pub mod index;
 pub mod layout;
 pub mod model;
 pub mod reader;

@@ -1,0 +1,88 @@
+//! Schema migrations: plain SQL files in `migrations/`, embedded at build time, applied in
+//! order in one transaction; the schema version lives in `PRAGMA user_version`.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+
+/// Every migration, in order: migration `i` brings the schema to version `i + 1`.
+pub const MIGRATIONS: &[(&str, &str)] = &[(
+    "0001_initial",
+    include_str!("../../migrations/0001_initial.sql"),
+)];
+
+/// The schema version this build writes.
+pub const LATEST: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database to [`LATEST`]. A database written by a newer rolldex is refused,
+/// untouched: this build cannot know what its newer tables mean.
+pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let db = |e| Error::db(path, "migrating the index", e);
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(db)?;
+    let version: i64 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(db)?;
+    if version > LATEST {
+        return Err(Error::SchemaTooNew {
+            path: path.to_path_buf(),
+            found: version,
+            known: LATEST,
+        });
+    }
+    for (_name, sql) in &MIGRATIONS[version as usize..] {
+        tx.execute_batch(sql).map_err(db)?;
+    }
+    if version < LATEST {
+        // PRAGMA takes no parameters; LATEST is a compile-time integer.
+        tx.execute_batch(&format!("PRAGMA user_version = {LATEST}"))
+            .map_err(db)?;
+    }
+    tx.commit().map_err(db)
+}
+
+/// The schema version of an open database.
+pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_database_migrates_to_latest_and_again_is_a_no_op() -> Result<()> {
+        let mut conn = Connection::open_in_memory().map_err(|e| Error::db("mem", "open", e))?;
+        migrate(&mut conn, Path::new(":memory:"))?;
+        assert_eq!(version(&conn).ok(), Some(LATEST));
+        migrate(&mut conn, Path::new(":memory:"))?;
+        assert_eq!(version(&conn).ok(), Some(LATEST));
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name IN ('files','sessions','items','items_fts')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| Error::db("mem", "q", e))?;
+        assert_eq!(tables, 4);
+        Ok(())
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_untouched() -> Result<()> {
+        let mut conn = Connection::open_in_memory().map_err(|e| Error::db("mem", "open", e))?;
+        conn.execute_batch("CREATE TABLE future(x); PRAGMA user_version = 99;")
+            .map_err(|e| Error::db("mem", "setup", e))?;
+        let err = migrate(&mut conn, Path::new("idx.sqlite")).expect_err("refused");
+        assert!(
+            matches!(err, Error::SchemaTooNew { found: 99, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("newer rolldex"), "{err}");
+        assert_eq!(version(&conn).ok(), Some(99));
+        Ok(())
+    }
+}

@@ -1,0 +1,170 @@
+//! The SQLite index: a rebuildable mirror of the rollouts for listing and search.
+//!
+//! One writer connection (the indexer) and a pool of read-only connections (queries). The
+//! database runs in WAL mode so readers never wait for the writer, with a busy timeout so
+//! that two processes meeting on the same file wait instead of failing with "database is
+//! locked". It is created 0600: summaries of people's sessions are private.
+
+pub mod migrate;
+
+use std::fs::{DirBuilder, OpenOptions};
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::{Error, Result};
+
+/// File name of the index in a home, unless `--db` / `ROLLDEX_DB` says otherwise.
+pub const DEFAULT_DB_NAME: &str = "rolldex.sqlite";
+
+/// How long a connection waits for another process's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A pooled read-only connection.
+pub type Reader = r2d2::PooledConnection<SqliteConnectionManager>;
+
+/// An open index.
+pub struct Index {
+    path: PathBuf,
+    writer: Connection,
+    readers: r2d2::Pool<SqliteConnectionManager>,
+}
+
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Index").field("path", &self.path).finish()
+    }
+}
+
+impl Index {
+    /// The default index path in a home.
+    pub fn default_path(home: &Path) -> PathBuf {
+        home.join(DEFAULT_DB_NAME)
+    }
+
+    /// Opens (creating it 0600 if needed) and migrates the index at `path`.
+    pub fn open(path: &Path) -> Result<Index> {
+        create_private(path)?;
+        let mut writer = Connection::open(path).map_err(|e| Error::db(path, "opening", e))?;
+        writer
+            .busy_timeout(BUSY_TIMEOUT)
+            .and_then(|_| {
+                // WAL: readers never block on the writer. synchronous=NORMAL: a power loss
+                // may drop the last transactions, never corrupt the file, and the index is
+                // rebuildable from the rollouts anyway.
+                writer.execute_batch(
+                    "PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = NORMAL;
+                     PRAGMA foreign_keys = ON;",
+                )
+            })
+            .map_err(|e| Error::db(path, "configuring", e))?;
+        migrate::migrate(&mut writer, path)?;
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .with_init(|c| {
+                c.busy_timeout(BUSY_TIMEOUT)?;
+                c.execute_batch("PRAGMA foreign_keys = ON;")
+            });
+        let readers = r2d2::Pool::builder()
+            .max_size(4)
+            .min_idle(Some(0))
+            .build(manager)
+            .map_err(|e| Error::Pool {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        Ok(Index {
+            path: path.to_path_buf(),
+            writer,
+            readers,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The writer connection (the indexer's).
+    pub fn writer(&mut self) -> &mut Connection {
+        &mut self.writer
+    }
+
+    /// A read-only connection from the pool.
+    pub fn reader(&self) -> Result<Reader> {
+        self.readers.get().map_err(|e| Error::Pool {
+            path: self.path.clone(),
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// Creates the database file 0600 (and its folder 0700) before SQLite does, so it is never
+/// readable by others, not even for a moment. SQLite gives its -wal and -shm files the
+/// same mode as the database.
+fn create_private(path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| Error::io(dir, "creating folder", e))?;
+    }
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::io(path, "creating the index", e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_new_index_is_private_migrated_and_readable_from_the_pool() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io("tmp", "tmp", e))?;
+        let path = dir.path().join("sub/idx.sqlite");
+        let mut index = Index::open(&path)?;
+        index
+            .writer()
+            .execute_batch("INSERT INTO sessions(id, path, updated_ms) VALUES ('a', '/p', 1)")
+            .map_err(|e| Error::db(&path, "insert", e))?;
+        let n: i64 = index
+            .reader()?
+            .query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))
+            .map_err(|e| Error::db(&path, "count", e))?;
+        assert_eq!(n, 1);
+        for p in [path.clone(), dir.path().join("sub/idx.sqlite-wal")] {
+            let mode = std::fs::metadata(&p)
+                .map_err(|e| Error::io(&p, "stat", e))?
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{}", p.display());
+        }
+        // Readers cannot write.
+        assert!(
+            index
+                .reader()?
+                .execute_batch("DELETE FROM sessions")
+                .is_err()
+        );
+        // Reopening finds the data and the schema as they were.
+        drop(index);
+        let index = Index::open(&path)?;
+        let v = migrate::version(&*index.reader()?).map_err(|e| Error::db(&path, "v", e))?;
+        assert_eq!(v, migrate::LATEST);
+        Ok(())
+    }
+}
