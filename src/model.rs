@@ -297,6 +297,24 @@ impl ResponseItem {
     }
 }
 
+/// The files an `apply_patch` input touches, in the order it names them.
+///
+/// ```
+/// let p = "*** Begin Patch\n*** Update File: src/a.rs\n@@\n*** Add File: b.md\n*** End Patch";
+/// assert_eq!(rolldex::model::patch_files(p), ["src/a.rs", "b.md"]);
+/// ```
+pub fn patch_files(input: &str) -> Vec<&str> {
+    input
+        .lines()
+        .filter_map(|l| {
+            ["*** Update File: ", "*** Add File: ", "*** Delete File: "]
+                .iter()
+                .find_map(|p| l.strip_prefix(p))
+        })
+        .map(str::trim)
+        .collect()
+}
+
 /// `["bash","-lc","cargo test"]` reads better as `cargo test`.
 fn unwrap_shell_c(argv: &[String]) -> String {
     match argv {

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use rolldex::LineError;
-use rolldex::model::{ContentItem, EventMsg, ResponseItem, RolloutItem, SessionMeta};
+use rolldex::model::{ContentItem, EventMsg, ResponseItem, RolloutItem, SessionMeta, patch_files};
 use rolldex::reader::{Entry, MetaResolver, RolloutReader};
 
 /// Longest tool output shown, in lines and characters.
@@ -196,19 +196,6 @@ pub fn short_time(t: time::OffsetDateTime) -> String {
     )
 }
 
-/// The files an apply_patch input touches.
-pub fn patch_files(input: &str) -> Vec<String> {
-    input
-        .lines()
-        .filter_map(|l| {
-            ["*** Update File: ", "*** Add File: ", "*** Delete File: "]
-                .iter()
-                .find_map(|p| l.strip_prefix(p))
-        })
-        .map(|f| f.trim().to_string())
-        .collect()
-}
-
 fn indent(text: &str) -> String {
     text.trim_end().replace('\n', "\n  ")
 }
@@ -243,11 +230,5 @@ mod tests {
         assert_eq!(shorten("a\nb\nc", 2, 100), "a\nb ... (1 more lines)");
         assert_eq!(shorten("abcdef", 3, 4), "abcd ...");
         assert_eq!(shorten("short", 3, 100), "short");
-    }
-
-    #[test]
-    fn patch_files_are_listed() {
-        let p = "*** Begin Patch\n*** Update File: src/a.rs\n@@\n*** Add File: b.md\n*** End Patch";
-        assert_eq!(patch_files(p), vec!["src/a.rs", "b.md"]);
     }
 }

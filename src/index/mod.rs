@@ -6,6 +6,7 @@
 //! locked". It is created 0600: summaries of people's sessions are private.
 
 pub mod migrate;
+pub mod summary;
 
 use std::fs::{DirBuilder, OpenOptions};
 use std::io;

@@ -1,0 +1,326 @@
+//! What a rollout line contributes to the index.
+//!
+//! Search needs what a person looks for (what they typed, what the agent answered, its
+//! reasoning summaries, the commands it ran, the files it patched, the gist of tool output)
+//! and nothing nobody searches (base64 images, encrypted reasoning, token counts, the
+//! compaction history that repeats earlier conversation). That keeps the index a small
+//! fraction of the rollouts. Events that repeat a response item (`agent_message`,
+//! `agent_reasoning`, `user_message`) add no item; `user_message` gives the title.
+
+use crate::model::{EventMsg, ParsedLine, ResponseItem, RolloutItem, patch_files};
+
+/// Longest message text kept per item: long answers are still found by their start.
+const MESSAGE_CHARS: usize = 4096;
+/// Reasoning summaries and commands.
+const SHORT_CHARS: usize = 1024;
+/// Tool output: its head, and its tail where build logs put the error.
+const OUTPUT_HEAD: usize = 600;
+const OUTPUT_TAIL: usize = 300;
+/// Longest title.
+const TITLE_CHARS: usize = 200;
+
+/// One searchable item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemSummary {
+    /// The item's type (`message`, `function_call`...) or `compacted`.
+    pub kind: String,
+    /// The message role, for messages.
+    pub role: Option<String>,
+    /// The text to search.
+    pub text: String,
+}
+
+/// Facts about a session gathered line by line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionFacts {
+    /// The first `user_message` event: what the person typed.
+    pub title: Option<String>,
+    /// Files without events: the first user message that is not injected context.
+    pub fallback_title: Option<String>,
+    /// The last model a turn used.
+    pub model: Option<String>,
+    /// Cumulative tokens (the last `token_count` total).
+    pub tokens: u64,
+    /// Message items (user and assistant).
+    pub messages: u64,
+    /// Tool and shell calls.
+    pub tool_calls: u64,
+    /// First and last line timestamps, as written.
+    pub first_timestamp: Option<String>,
+    /// See `first_timestamp`.
+    pub last_timestamp: Option<String>,
+}
+
+impl SessionFacts {
+    /// The title to show: the first typed message, else the first non-injected user item.
+    pub fn best_title(&self) -> Option<&str> {
+        self.title.as_deref().or(self.fallback_title.as_deref())
+    }
+
+    /// Takes in one parsed line; returns what it adds to search, if anything.
+    pub fn add(&mut self, line: &ParsedLine) -> Option<ItemSummary> {
+        if let Some(ts) = &line.timestamp {
+            if self.first_timestamp.is_none() {
+                self.first_timestamp = Some(ts.clone());
+            }
+            self.last_timestamp = Some(ts.clone());
+        }
+        match &line.item {
+            RolloutItem::ResponseItem(item) => self.add_item(item),
+            RolloutItem::EventMsg(ev) => {
+                match ev {
+                    EventMsg::UserMessage { message, .. } if self.title.is_none() => {
+                        let t = one_line(message, TITLE_CHARS);
+                        if !t.is_empty() {
+                            self.title = Some(t);
+                        }
+                    }
+                    EventMsg::TokenCount { total: Some(t) } => self.tokens = t.total_tokens,
+                    _ => {}
+                }
+                None
+            }
+            RolloutItem::TurnContext(tc) => {
+                if tc.model.is_some() {
+                    self.model.clone_from(&tc.model);
+                }
+                None
+            }
+            RolloutItem::Compacted(c) => c.message.as_deref().map(|m| ItemSummary {
+                kind: "compacted".into(),
+                role: None,
+                text: clip(m, MESSAGE_CHARS).to_string(),
+            }),
+            RolloutItem::SessionMeta(_) | RolloutItem::State | RolloutItem::Unknown { .. } => None,
+        }
+    }
+
+    fn add_item(&mut self, item: &ResponseItem) -> Option<ItemSummary> {
+        let summary = |text: String| {
+            (!text.trim().is_empty()).then(|| ItemSummary {
+                kind: item.kind().to_string(),
+                role: None,
+                text,
+            })
+        };
+        match item {
+            ResponseItem::Message { role, .. } => {
+                if role != "user" && role != "assistant" {
+                    // Developer and system blocks are instructions, not conversation.
+                    return None;
+                }
+                self.messages += 1;
+                let text = item.message_text();
+                if role == "user" && self.fallback_title.is_none() && !is_injected(&text) {
+                    let t = one_line(&text, TITLE_CHARS);
+                    if !t.is_empty() {
+                        self.fallback_title = Some(t);
+                    }
+                }
+                summary(clip(&text, MESSAGE_CHARS).to_string()).map(|mut s| {
+                    s.role = Some(role.clone());
+                    s
+                })
+            }
+            ResponseItem::Reasoning { summary: parts, .. } => {
+                summary(clip(&parts.join("\n"), SHORT_CHARS).to_string())
+            }
+            ResponseItem::FunctionCall {
+                name, arguments, ..
+            } => {
+                self.tool_calls += 1;
+                let text = match item.shell_command() {
+                    Some(cmd) => format!("{name}: {cmd}"),
+                    None => format!("{name} {arguments}"),
+                };
+                summary(clip(&text, SHORT_CHARS).to_string())
+            }
+            ResponseItem::LocalShellCall { .. } => {
+                self.tool_calls += 1;
+                summary(clip(&item.shell_command().unwrap_or_default(), SHORT_CHARS).to_string())
+            }
+            ResponseItem::CustomToolCall { name, input, .. } => {
+                self.tool_calls += 1;
+                let files = patch_files(input);
+                let text = if files.is_empty() {
+                    format!("{name} {}", clip(input, SHORT_CHARS))
+                } else {
+                    format!("{name} {}", files.join(" "))
+                };
+                summary(text)
+            }
+            ResponseItem::FunctionCallOutput { output, .. }
+            | ResponseItem::CustomToolCallOutput { output, .. } => summary(head_and_tail(output)),
+            ResponseItem::WebSearchCall { query, .. } => summary(query.clone().unwrap_or_default()),
+            ResponseItem::Other { .. } => None,
+        }
+    }
+}
+
+/// Context that agents inject as user-role messages (environment, AGENTS.md instructions)
+/// starts with a tag or a heading; a person rarely starts that way.
+fn is_injected(text: &str) -> bool {
+    let t = text.trim_start();
+    t.starts_with('<') || t.starts_with("# AGENTS.md") || t.is_empty()
+}
+
+/// The first `max` bytes of `text`, cut at a character boundary.
+fn clip(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// The last `max` bytes of `text`, cut at a character boundary.
+fn clip_end(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut start = text.len() - max;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    &text[start..]
+}
+
+fn head_and_tail(output: &str) -> String {
+    if output.len() <= OUTPUT_HEAD + OUTPUT_TAIL {
+        return output.to_string();
+    }
+    format!(
+        "{}\n...\n{}",
+        clip(output, OUTPUT_HEAD),
+        clip_end(output, OUTPUT_TAIL)
+    )
+}
+
+/// Whitespace folded to single spaces, at most `max` bytes.
+fn one_line(text: &str, max: usize) -> String {
+    let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    clip(&folded, max).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::parse_line;
+
+    fn add(facts: &mut SessionFacts, line: &str) -> Option<ItemSummary> {
+        let parsed = parse_line(line.as_bytes()).expect("valid line");
+        facts.add(&parsed)
+    }
+
+    #[test]
+    fn the_title_is_the_first_typed_message_not_injected_context() {
+        let mut f = SessionFacts::default();
+        add(
+            &mut f,
+            r#"{"timestamp":"2026-01-01T00:00:00.000Z","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"<environment_context>cwd</environment_context>"}]}}"#,
+        );
+        assert_eq!(f.best_title(), None);
+        add(
+            &mut f,
+            r#"{"timestamp":"2026-01-01T00:00:01.000Z","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"Fix   the\nbuild"}]}}"#,
+        );
+        assert_eq!(f.best_title(), Some("Fix the build"));
+        add(
+            &mut f,
+            r#"{"timestamp":"2026-01-01T00:00:02.000Z","type":"event_msg","payload":{"type":"user_message","message":"Fix the build please"}}"#,
+        );
+        assert_eq!(
+            f.best_title(),
+            Some("Fix the build please"),
+            "the event wins"
+        );
+        assert_eq!(f.messages, 2);
+        assert_eq!(
+            f.first_timestamp.as_deref(),
+            Some("2026-01-01T00:00:00.000Z")
+        );
+        assert_eq!(
+            f.last_timestamp.as_deref(),
+            Some("2026-01-01T00:00:02.000Z")
+        );
+    }
+
+    #[test]
+    fn searchable_text_keeps_what_people_look_for() {
+        let mut f = SessionFacts::default();
+        let call = add(
+            &mut f,
+            r#"{"type":"function_call","name":"shell","arguments":"{\"command\":[\"bash\",\"-lc\",\"cargo test -p core\"]}","call_id":"c"}"#,
+        )
+        .expect("item");
+        assert_eq!(call.text, "shell: cargo test -p core");
+        let patch = add(
+            &mut f,
+            r#"{"type":"custom_tool_call","name":"apply_patch","input":"*** Begin Patch\n*** Update File: src/a.rs\n*** Add File: docs/b.md\n*** End Patch","call_id":"p"}"#,
+        )
+        .expect("item");
+        assert_eq!(patch.text, "apply_patch src/a.rs docs/b.md");
+        assert_eq!(f.tool_calls, 2);
+        let long_log = format!(
+            "{}error[E0308]: mismatched types",
+            "compiling...\n".repeat(500)
+        );
+        let out = add(
+            &mut f,
+            &serde_json::json!({"type":"function_call_output","call_id":"c","output":long_log})
+                .to_string(),
+        )
+        .expect("item");
+        assert!(out.text.starts_with("compiling..."));
+        assert!(
+            out.text.ends_with("error[E0308]: mismatched types"),
+            "the tail is kept"
+        );
+        assert!(out.text.len() < OUTPUT_HEAD + OUTPUT_TAIL + 10);
+    }
+
+    #[test]
+    fn what_nobody_searches_is_left_out() {
+        let mut f = SessionFacts::default();
+        let image = add(
+            &mut f,
+            &format!(
+                r#"{{"type":"message","role":"user","content":[{{"type":"input_text","text":"see"}},{{"type":"input_image","image_url":"data:image/png;base64,{}"}}]}}"#,
+                "A".repeat(100_000)
+            ),
+        )
+        .expect("item");
+        assert_eq!(image.text, "see");
+        let reasoning = add(
+            &mut f,
+            r#"{"type":"reasoning","summary":[],"encrypted_content":"gAAAAsecret"}"#,
+        );
+        assert_eq!(reasoning, None);
+        for skipped in [
+            r#"{"type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"total_tokens":42}}}}"#,
+            r#"{"type":"event_msg","payload":{"type":"agent_message","message":"dup"}}"#,
+            r#"{"type":"turn_context","payload":{"model":"gpt-5-codex"}}"#,
+            r#"{"type":"compacted","payload":{"replacement_history":[{"type":"message","role":"user","content":[]}]}}"#,
+            r#"{"type":"brand_new_kind","payload":{}}"#,
+            r#"{"type":"message","role":"developer","content":[{"type":"input_text","text":"rules"}]}"#,
+        ] {
+            assert_eq!(add(&mut f, skipped), None, "{skipped}");
+        }
+        assert_eq!(f.tokens, 42);
+        assert_eq!(f.model.as_deref(), Some("gpt-5-codex"));
+    }
+
+    #[test]
+    fn clipping_respects_character_boundaries() {
+        let s = "héllo wörld";
+        for max in 0..s.len() + 2 {
+            let c = clip(s, max);
+            assert!(c.len() <= max && s.starts_with(c));
+            let e = clip_end(s, max);
+            assert!(e.len() <= max && s.ends_with(e));
+        }
+    }
+}
