@@ -287,7 +287,7 @@ impl ResponseItem {
                             .iter()
                             .filter_map(|p| p.as_str().map(str::to_string))
                             .collect();
-                        Some(unwrap_shell_c(&argv))
+                        Some(join_argv(&argv))
                     }
                     _ => None,
                 }
@@ -315,14 +315,6 @@ pub fn patch_files(input: &str) -> Vec<&str> {
         .collect()
 }
 
-/// `["bash","-lc","cargo test"]` reads better as `cargo test`.
-fn unwrap_shell_c(argv: &[String]) -> String {
-    match argv {
-        [sh, flag, script] if is_shell(sh) && (flag == "-lc" || flag == "-c") => script.clone(),
-        _ => join_argv(argv),
-    }
-}
-
 fn is_shell(s: &str) -> bool {
     matches!(
         s.rsplit('/').next().unwrap_or(s),
@@ -330,6 +322,7 @@ fn is_shell(s: &str) -> bool {
     )
 }
 
+/// An argv as one command line; `["bash","-lc","cargo test"]` reads as `cargo test`.
 fn join_argv(argv: &[String]) -> String {
     if let [sh, flag, script] = argv
         && is_shell(sh)

@@ -79,25 +79,26 @@ impl RolloutReader {
     /// before, which had `lines_before` lines in front of it (numbers continue from there).
     /// Plain files seek; compressed ones decompress and skip.
     pub fn open_at(path: &Path, offset: u64, lines_before: u64) -> Result<Self> {
-        let mut inner = open_stream(path)?;
-        if offset > 0 {
-            if layout::is_compressed(path) {
-                let skipped = io::copy(&mut (&mut inner).take(offset), &mut io::sink())
-                    .map_err(|e| Error::io(path, "decompressing", e))?;
-                if skipped < offset {
-                    return Err(Error::io(
-                        path,
-                        "seeking",
-                        io::Error::new(io::ErrorKind::UnexpectedEof, "file shorter than offset"),
-                    ));
-                }
-            } else {
-                let mut file = open_file(path)?;
-                file.seek(SeekFrom::Start(offset))
-                    .map_err(|e| Error::io(path, "seeking", e))?;
-                inner = Box::new(BufReader::with_capacity(BUF_SIZE, file));
+        let inner = if offset == 0 {
+            open_stream(path)?
+        } else if layout::is_compressed(path) {
+            let mut inner = open_stream(path)?;
+            let skipped = io::copy(&mut (&mut inner).take(offset), &mut io::sink())
+                .map_err(|e| Error::io(path, "decompressing", e))?;
+            if skipped < offset {
+                return Err(Error::io(
+                    path,
+                    "seeking",
+                    io::Error::new(io::ErrorKind::UnexpectedEof, "file shorter than offset"),
+                ));
             }
-        }
+            inner
+        } else {
+            let mut file = open_file(path)?;
+            file.seek(SeekFrom::Start(offset))
+                .map_err(|e| Error::io(path, "seeking", e))?;
+            Box::new(BufReader::with_capacity(BUF_SIZE, file))
+        };
         Ok(RolloutReader {
             path: path.to_path_buf(),
             inner,

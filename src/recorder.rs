@@ -133,14 +133,6 @@ impl std::fmt::Debug for Recorder {
 }
 
 #[derive(Serialize)]
-struct Envelope<'a, T: Serialize + ?Sized> {
-    timestamp: &'a str,
-    #[serde(rename = "type")]
-    kind: &'a str,
-    payload: &'a T,
-}
-
-#[derive(Serialize)]
 struct MetaPayload<'a> {
     id: Uuid,
     timestamp: &'a str,
@@ -181,16 +173,8 @@ fn meta_line(id: Uuid, timestamp: &str, info: &SessionInfo, git: Option<&GitInfo
         git,
     };
     let mut line = Vec::with_capacity(256);
-    // Serializing plain strings and uuids into a Vec cannot fail.
-    let _ = serde_json::to_writer(
-        &mut line,
-        &Envelope {
-            timestamp,
-            kind: "session_meta",
-            payload: &payload,
-        },
-    );
-    line.push(b'\n');
+    // Plain strings, uuids and an object: this cannot fail.
+    let _ = write_envelope(&mut line, timestamp, "session_meta", &payload);
     line
 }
 
@@ -329,20 +313,7 @@ impl Recorder {
         let timestamp = now_timestamp();
         let mut buf = Vec::with_capacity(256 * payloads.len());
         for payload in payloads {
-            let start = buf.len();
-            serde_json::to_writer(
-                &mut buf,
-                &Envelope {
-                    timestamp: &timestamp,
-                    kind,
-                    payload,
-                },
-            )
-            .map_err(|e| Error::InvalidInput {
-                reason: e.to_string(),
-            })?;
-            check_one_object_line(&buf[start..], &timestamp)?;
-            buf.push(b'\n');
+            write_envelope(&mut buf, &timestamp, kind, payload)?;
         }
         self.send(Command::Lines(buf)).await
     }
@@ -417,25 +388,39 @@ impl Recorder {
     }
 }
 
-/// A serialized payload must be an object: anything else would not be a rollout line.
-/// The envelope itself is an object, so look at what follows `"payload":`.
-fn check_one_object_line(line: &[u8], timestamp: &str) -> Result<()> {
-    if line.contains(&b'\n') {
-        return Err(Error::InvalidInput {
-            reason: "a rollout line cannot contain a line break".into(),
-        });
+/// Appends `{"timestamp":..,"type":..,"payload":..}` and a newline to `buf`, in the key
+/// order Codex writes. The payload must serialize to one JSON object: anything else would
+/// not be a rollout line.
+fn write_envelope<T: Serialize + ?Sized>(
+    buf: &mut Vec<u8>,
+    timestamp: &str,
+    kind: &str,
+    payload: &T,
+) -> Result<()> {
+    let invalid = |reason: String| Error::InvalidInput { reason };
+    let start = buf.len();
+    let result = (|| {
+        buf.extend_from_slice(b"{\"timestamp\":");
+        serde_json::to_writer(&mut *buf, timestamp).map_err(|e| invalid(e.to_string()))?;
+        buf.extend_from_slice(b",\"type\":");
+        serde_json::to_writer(&mut *buf, kind).map_err(|e| invalid(e.to_string()))?;
+        buf.extend_from_slice(b",\"payload\":");
+        let payload_start = buf.len();
+        serde_json::to_writer(&mut *buf, payload).map_err(|e| invalid(e.to_string()))?;
+        if buf.get(payload_start) != Some(&b'{') {
+            return Err(invalid(format!("a {kind} payload must be a JSON object")));
+        }
+        // serde_json escapes newlines in strings; a raw one can only come from a RawValue.
+        if buf[payload_start..].contains(&b'\n') {
+            return Err(invalid("a rollout line cannot contain a line break".into()));
+        }
+        buf.extend_from_slice(b"}\n");
+        Ok(())
+    })();
+    if result.is_err() {
+        buf.truncate(start);
     }
-    // `{"timestamp":"<ts>","type":"<kind>","payload":` is what serde wrote before it.
-    let payload_start = line
-        .windows(10)
-        .position(|w| w == b"\"payload\":")
-        .map(|p| p + 10);
-    match payload_start.and_then(|p| line.get(p)) {
-        Some(b'{') => Ok(()),
-        _ => Err(Error::InvalidInput {
-            reason: format!("a payload must be a JSON object (line at {timestamp} was not)"),
-        }),
-    }
+    result
 }
 
 struct FirstLine {
