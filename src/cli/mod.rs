@@ -131,22 +131,11 @@ pub fn warn(msg: impl std::fmt::Display) {
 }
 
 /// Resolves a session argument: an existing file path as is, else a session id or a
-/// unique prefix, looked up by the uuid in the file names under the home.
-///
-/// With `rollouts_only`, a path must also be named like a rollout: commands that write
-/// (resume) must never append to an arbitrary file such as `../../etc/passwd`.
-pub fn resolve_session(ctx: &Ctx, target: &str, rollouts_only: bool) -> anyhow::Result<PathBuf> {
+/// unique prefix, looked up by the uuid in the file names under the home. (Writing to a
+/// path that is not named like a rollout is refused by `Recorder::resume` itself.)
+pub fn resolve_session(ctx: &Ctx, target: &str) -> anyhow::Result<PathBuf> {
     let as_path = PathBuf::from(target);
     if as_path.is_file() {
-        let is_rollout = as_path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(rolldex::layout::is_rollout_name);
-        if rollouts_only && !is_rollout {
-            anyhow::bail!(
-                "{target}: not a rollout file (expected rollout-*.jsonl or rollout-*.jsonl.zst)"
-            );
-        }
         return Ok(as_path);
     }
     rolldex::layout::find_by_id(&ctx.home, target).map_err(|e| match e {

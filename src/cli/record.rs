@@ -42,7 +42,7 @@ pub fn run(ctx: &Ctx, args: RecordArgs, out: &mut dyn Write) -> anyhow::Result<E
     let resume = args
         .resume
         .as_deref()
-        .map(|target| resolve_session(ctx, target, true))
+        .map(|target| resolve_session(ctx, target))
         .transpose()?;
     let cwd = match args.cwd {
         Some(c) => std::path::absolute(&c).with_context(|| format!("{}", c.display()))?,

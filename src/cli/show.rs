@@ -18,7 +18,7 @@ pub struct ShowArgs {
 }
 
 pub fn run(ctx: &Ctx, args: ShowArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let path = resolve_session(ctx, &args.target, false)?;
+    let path = resolve_session(ctx, &args.target)?;
     if args.raw {
         let mut stream = reader::open_stream(&path)?;
         io::copy(&mut stream, out).map_err(|e| {
