@@ -45,6 +45,7 @@ pub mod git_info;
 pub mod index;
 pub mod layout;
 pub mod model;
+pub mod query;
 pub mod reader;
 pub mod recorder;
 pub mod repo_url;

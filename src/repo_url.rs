@@ -94,6 +94,43 @@ pub fn repo_key(url: &str) -> Option<String> {
     (!key.is_empty()).then(|| key.to_lowercase())
 }
 
+/// Removes the user-info part (`user:token@`) of every `scheme://` URL inside free text,
+/// such as a command line or a message, before that text is stored in the index. Text
+/// without such a URL is returned borrowed, untouched.
+///
+/// ```
+/// use rolldex::repo_url::redact_urls;
+/// assert_eq!(
+///     redact_urls("git clone https://me:ghp_x@github.com/o/r.git now"),
+///     "git clone https://github.com/o/r.git now"
+/// );
+/// assert_eq!(redact_urls("no url here"), "no url here");
+/// ```
+pub fn redact_urls(text: &str) -> std::borrow::Cow<'_, str> {
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut search = 0;
+    while let Some(found) = text[search..].find("://") {
+        let authority_start = search + found + 3;
+        // The authority ends at the first character that cannot be part of it.
+        let authority_len = text[authority_start..]
+            .find(|c: char| c == '/' || c.is_whitespace() || "\"'<>`()[]{}|\\".contains(c))
+            .unwrap_or(text.len() - authority_start);
+        let authority = &text[authority_start..authority_start + authority_len];
+        if let Some(at) = authority.rfind('@') {
+            out.push_str(&text[copied..authority_start]);
+            copied = authority_start + at + 1;
+        }
+        // Always past this "://", so the loop ends.
+        search = authority_start + authority_len;
+    }
+    if copied == 0 {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    out.push_str(&text[copied..]);
+    std::borrow::Cow::Owned(out)
+}
+
 /// Splits `user@host:path` (git's scp-like syntax) into `user@host` and `path`. A colon
 /// after a slash means a local path instead, as git itself decides.
 fn scp_like(url: &str) -> Option<(&str, &str)> {
@@ -149,6 +186,27 @@ mod tests {
         assert_eq!(repo_key("./a:b/c").as_deref(), Some("./a:b/c"));
         assert_eq!(repo_key(""), None);
         assert_eq!(repo_key("   "), None);
+    }
+
+    #[test]
+    fn urls_in_free_text_lose_their_credentials() {
+        let cases = [
+            (
+                "run `git push https://x-access-token:ghs_SECRET@github.com/o/r.git main`",
+                "run `git push https://github.com/o/r.git main`",
+            ),
+            (
+                "a https://u:p@h/x and ssh://git:pw@h2/y",
+                "a https://h/x and ssh://h2/y",
+            ),
+            ("ends with ://", "ends with ://"),
+            ("://@", "://"),
+            ("héllo https://tok@h", "héllo https://h"),
+            ("mail me@host.com", "mail me@host.com"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(redact_urls(text), want, "{text}");
+        }
     }
 
     #[test]

@@ -4,10 +4,16 @@
 //! printed once, as a chain, by [`main`]; a closed pipe (`rolldex show X | head`) is not
 //! an error.
 
+mod filters;
+mod index;
+mod json;
 mod list;
 mod record;
 mod render;
+mod resume;
+mod search;
 mod show;
+mod stats;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -26,6 +32,14 @@ struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     home: Option<PathBuf>,
 
+    /// The index database. Defaults to rolldex.sqlite in the home.
+    #[arg(long, global = true, value_name = "PATH", env = "ROLLDEX_DB")]
+    db: Option<PathBuf>,
+
+    /// Answer from the index as it is, without first bringing it up to date.
+    #[arg(long, global = true)]
+    no_refresh: bool,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -36,18 +50,38 @@ enum Command {
     /// ({"type":"message",...}) or a whole envelope line ({"timestamp","type","payload"}).
     /// Prints the session id.
     Record(record::RecordArgs),
+    /// Bring the index up to date with the rollouts (only what changed is read).
+    Index(index::IndexArgs),
     /// List sessions, newest activity first.
     List(list::ListArgs),
+    /// Full-text search over what was said and done, newest first.
+    Search(search::SearchArgs),
     /// Print a session as a readable transcript, or its exact bytes with --raw.
     Show(show::ShowArgs),
+    /// Print the path of a session's plain, appendable rollout, restoring it from .zst if
+    /// needed.
+    Resume(resume::ResumeArgs),
+    /// Totals: sessions, items, tokens, raw and stored bytes.
+    Stats(stats::StatsArgs),
 }
 
 /// What every command gets besides its own arguments.
 pub struct Ctx {
     /// The resolved home folder.
     pub home: PathBuf,
+    /// The index database.
+    pub db: PathBuf,
+    /// `--no-refresh`.
+    pub no_refresh: bool,
     /// The local UTC offset read at start-up, or why it could not be.
     pub local_offset: Result<UtcOffset, String>,
+}
+
+impl Ctx {
+    /// The local offset, or UTC when it could not be read.
+    pub fn offset(&self) -> UtcOffset {
+        self.local_offset.clone().unwrap_or(UtcOffset::UTC)
+    }
 }
 
 /// Runs the command line and turns the outcome into an exit code.
@@ -89,13 +123,29 @@ fn run(cli: Cli, local_offset: Result<UtcOffset, String>) -> anyhow::Result<Exit
         None => rolldex::layout::default_home()
             .context("no home folder: set --home, CODEX_HOME or HOME")?,
     };
-    let ctx = Ctx { home, local_offset };
+    // Index rows name files by absolute path: `--home .` and `--home /abs` must agree.
+    let home = std::path::absolute(&home)
+        .with_context(|| format!("{}: cannot make the home path absolute", home.display()))?;
+    let db = cli
+        .db
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or_else(|| rolldex::index::Index::default_path(&home));
+    let ctx = Ctx {
+        home,
+        db,
+        no_refresh: cli.no_refresh,
+        local_offset,
+    };
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let code = match cli.command {
         Command::Record(args) => record::run(&ctx, args, &mut out)?,
         Command::Show(args) => show::run(&ctx, args, &mut out)?,
         Command::List(args) => list::run(&ctx, args, &mut out)?,
+        Command::Index(args) => index::run(&ctx, args, &mut out)?,
+        Command::Search(args) => search::run(&ctx, args, &mut out)?,
+        Command::Resume(args) => resume::run(&ctx, args, &mut out)?,
+        Command::Stats(args) => stats::run(&ctx, args, &mut out)?,
     };
     out.flush()?;
     Ok(code)
@@ -131,12 +181,28 @@ pub fn warn(msg: impl std::fmt::Display) {
 }
 
 /// Resolves a session argument: an existing file path as is, else a session id or a
-/// unique prefix, looked up by the uuid in the file names under the home. (Writing to a
-/// path that is not named like a rollout is refused by `Recorder::resume` itself.)
+/// unique prefix, looked up in the index (brought up to date first unless --no-refresh),
+/// and by the uuid in the file names when the index does not know it or cannot be opened.
+/// (Writing to a path that is not named like a rollout is refused by `Recorder::resume`.)
 pub fn resolve_session(ctx: &Ctx, target: &str) -> anyhow::Result<PathBuf> {
     let as_path = PathBuf::from(target);
     if as_path.is_file() {
         return Ok(as_path);
+    }
+    if rolldex::layout::normalize_id_prefix(target).is_ok() {
+        match index::lookup(ctx, target) {
+            Ok(Some(path)) => return Ok(path),
+            Ok(None) => {}
+            Err(e)
+                if e.downcast_ref::<rolldex::Error>()
+                    .is_some_and(|e| matches!(e, rolldex::Error::AmbiguousId { .. })) =>
+            {
+                return Err(e);
+            }
+            Err(e) => warn(format_args!(
+                "{e:#}; looking for the session by file name instead"
+            )),
+        }
     }
     rolldex::layout::find_by_id(&ctx.home, target).map_err(|e| match e {
         rolldex::Error::BadArgument(_) if target.contains('/') || target.contains('.') => {

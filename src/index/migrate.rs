@@ -8,10 +8,16 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// Every migration, in order: migration `i` brings the schema to version `i + 1`.
-pub const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_initial",
-    include_str!("../../migrations/0001_initial.sql"),
-)];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_initial",
+        include_str!("../../migrations/0001_initial.sql"),
+    ),
+    (
+        "0002_session_items_and_title_source",
+        include_str!("../../migrations/0002_session_items_and_title_source.sql"),
+    ),
+];
 
 /// The schema version this build writes.
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
@@ -44,6 +50,20 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     tx.commit().map_err(db)
 }
 
+/// Fails with [`Error::SchemaTooNew`] when the database was written by a newer rolldex.
+/// Only reads.
+pub fn refuse_newer(conn: &Connection, path: &Path) -> Result<()> {
+    let found = version(conn).map_err(|e| Error::db(path, "reading the schema version", e))?;
+    if found > LATEST {
+        return Err(Error::SchemaTooNew {
+            path: path.to_path_buf(),
+            found,
+            known: LATEST,
+        });
+    }
+    Ok(())
+}
+
 /// The schema version of an open database.
 pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -68,6 +88,31 @@ mod tests {
             )
             .map_err(|e| Error::db("mem", "q", e))?;
         assert_eq!(tables, 4);
+        Ok(())
+    }
+
+    #[test]
+    fn a_schema_1_database_keeps_its_data_and_gains_item_counts() -> Result<()> {
+        let mut conn = Connection::open_in_memory().map_err(|e| Error::db("mem", "open", e))?;
+        let db = |e| Error::db("mem", "setup", e);
+        // Schema 1 exactly as an earlier rolldex wrote it, with data in it.
+        conn.execute_batch(MIGRATIONS[0].1).map_err(db)?;
+        conn.execute_batch(
+            "PRAGMA user_version = 1;
+             INSERT INTO sessions(key, id, path, updated_ms, title) VALUES (1, 'a', '/a', 5, 'fix it');
+             INSERT INTO items(session_key, seq, kind, summary, offset) VALUES (1, 2, 'message', 'x', 0), (1, 3, 'message', 'y', 9);",
+        )
+        .map_err(db)?;
+        migrate(&mut conn, Path::new(":memory:"))?;
+        assert_eq!(version(&conn).ok(), Some(LATEST));
+        let (title, items, typed): (String, i64, i64) = conn
+            .query_row(
+                "SELECT title, items, title_typed FROM sessions WHERE key = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .map_err(db)?;
+        assert_eq!((title.as_str(), items, typed), ("fix it", 2, 0));
         Ok(())
     }
 

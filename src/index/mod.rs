@@ -5,6 +5,7 @@
 //! that two processes meeting on the same file wait instead of failing with "database is
 //! locked". It is created 0600: summaries of people's sessions are private.
 
+pub mod ingest;
 pub mod migrate;
 pub mod summary;
 
@@ -53,6 +54,12 @@ impl Index {
         let mut writer = Connection::open(path).map_err(|e| Error::db(path, "opening", e))?;
         writer
             .busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| Error::db(path, "configuring", e))?;
+        // Refuse a newer schema before anything writes (even switching to WAL rewrites the
+        // header): that database is not ours to touch.
+        migrate::refuse_newer(&writer, path)?;
+        writer
+            .busy_timeout(BUSY_TIMEOUT)
             .and_then(|_| {
                 // WAL: readers never block on the writer. synchronous=NORMAL: a power loss
                 // may drop the last transactions, never corrupt the file, and the index is
@@ -89,6 +96,16 @@ impl Index {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Brings the index up to date with the rollouts under `home`; see [`ingest`].
+    pub fn refresh(
+        &mut self,
+        home: &Path,
+        opts: ingest::RefreshOptions,
+        progress: &mut dyn FnMut(ingest::Progress),
+    ) -> Result<ingest::RefreshReport> {
+        ingest::refresh(self, home, opts, progress)
     }
 
     /// The writer connection (the indexer's).

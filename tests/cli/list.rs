@@ -1,4 +1,4 @@
-//! `rolldex list` without an index: every layout, twins once, a clear empty message.
+//! `rolldex list` on the fixture home: every layout, twins once, a clear empty message.
 
 use std::fs;
 
@@ -17,9 +17,10 @@ fn list_shows_every_session_once_with_its_own_meta() {
     )
     .expect("write");
     let out = ok(home.path(), &["list"], b"");
+    // `2026-02-23 12:20Z  <id>  owner/repo@branch  title`
     let ids: Vec<&str> = out
         .lines()
-        .filter_map(|l| l.split_whitespace().next())
+        .filter_map(|l| l.split_whitespace().nth(2))
         .collect();
     let mut sorted = ids.clone();
     sorted.sort();
@@ -33,7 +34,15 @@ fn list_shows_every_session_once_with_its_own_meta() {
             "5973b6c0-94b8-487b-a530-2aeb6098ae0e",
         ]
     );
-    assert!(out.contains("/home/dev/widget-fork  fork-branch"), "{out}");
+    // The fork file carries its parent's meta first: its own is the one shown.
+    let json = ok(home.path(), &["list", "--json"], b"");
+    let fork: serde_json::Value = json
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .find(|v: &serde_json::Value| v["id"] == "0199a5f0-0000-7000-8000-00000000f0c1")
+        .expect("fork listed");
+    assert_eq!(fork["cwd"], "/home/dev/widget-fork");
+    assert_eq!(fork["branch"], "fork-branch");
     let limited = ok(home.path(), &["list", "--limit", "2"], b"");
     assert!(limited.ends_with("... 3 more (use --limit)\n"), "{limited}");
 }
@@ -43,4 +52,6 @@ fn list_of_an_empty_home_says_so() {
     let home = tempfile::tempdir().expect("tmp");
     let out = ok(home.path(), &["list"], b"");
     assert!(out.starts_with("No sessions under "), "{out}");
+    // Saying so does not create an index in a home that has nothing.
+    assert!(!home.path().join("rolldex.sqlite").exists());
 }

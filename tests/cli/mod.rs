@@ -1,5 +1,6 @@
 //! One module per area of the command line.
 
+mod archive;
 mod big_lines;
 mod list;
 mod record;

@@ -1,5 +1,7 @@
 //! Helpers: run the real binary, copy fixtures into a fresh temp home.
 
+pub mod archive;
+
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,96 @@
+//! `rolldex stats`: how much is there, overall or per repository, day or model.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use rolldex::query::{self, GroupBy};
+use serde_json::json;
+
+use super::filters::FilterArgs;
+use super::{Ctx, index};
+
+/// What to group by.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum By {
+    Repo,
+    Day,
+    Model,
+}
+
+/// Arguments of `stats`.
+#[derive(Debug, clap::Args)]
+pub struct StatsArgs {
+    /// One line per repository, local day of the session's start, or model.
+    #[arg(long, value_enum)]
+    by: Option<By>,
+    #[command(flatten)]
+    filters: FilterArgs,
+    /// Print JSON Lines: one object per group.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(ctx: &Ctx, args: StatsArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let filters = args.filters.to_filters(ctx)?;
+    let index = index::open_fresh(ctx)?;
+    let conn = index.reader()?;
+    let by = args.by.map(|b| match b {
+        By::Repo => GroupBy::Repo,
+        By::Day => GroupBy::Day,
+        By::Model => GroupBy::Model,
+    });
+    let rows = query::stats(&conn, index.path(), &filters, by, ctx.offset())?;
+    let key = match args.by {
+        None => "total",
+        Some(By::Repo) => "repo",
+        Some(By::Day) => "day",
+        Some(By::Model) => "model",
+    };
+    for r in &rows {
+        if args.json {
+            let mut v = json!({
+                "sessions": r.sessions,
+                "items": r.items,
+                "tokens": r.tokens,
+                "raw_bytes": r.raw_bytes,
+                "stored_bytes": r.stored_bytes,
+            });
+            if args.by.is_some() {
+                v[key] = json!(r.group);
+            }
+            writeln!(out, "{v}")?;
+        } else {
+            let group = match (&args.by, &r.group) {
+                (None, _) => "total".to_string(),
+                (Some(_), Some(g)) => g.clone(),
+                (Some(_), None) => "-".to_string(),
+            };
+            writeln!(
+                out,
+                "{group:<40} {:>7} sessions {:>9} items {:>12} tokens {:>10} raw {:>10} stored",
+                r.sessions,
+                r.items,
+                r.tokens,
+                human_bytes(r.raw_bytes),
+                human_bytes(r.stored_bytes)
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// 1536 -> "1.5 KiB".
+fn human_bytes(n: i64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}

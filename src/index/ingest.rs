@@ -1,0 +1,838 @@
+//! Bringing the index up to date with the rollouts on disk, incrementally.
+//!
+//! The unit of work is a **session**: every file on disk whose name carries the session's
+//! uuid (a plain file, its `.zst` twin, a copy in `archived_sessions/`) and every row the
+//! index holds for it. For each session:
+//! - nothing changed (same paths, sizes and mtimes): no file is opened, nothing is written;
+//! - one file is the session's **primary**: plain over `.zst` (the plain one is the live,
+//!   authoritative copy), then the one the index already follows, then the biggest. The
+//!   others are recorded (so they are not looked at again) but never read;
+//! - the primary grew: it is read from the byte offset indexed last time, and a torn last
+//!   line is left for next time;
+//! - the primary moved, was compressed, archived or restored: the index follows it without
+//!   re-reading items (a moved plain file of the indexed size is not opened at all; a `.zst`
+//!   is decompressed up to that offset to check for lines written before compression);
+//! - the primary shrank or does not reach the indexed offset: its items are rebuilt;
+//! - no file is left: the session and its items are removed.
+//!
+//! Work is committed in batches, one transaction each, with the files' offsets in the same
+//! transaction as their items: a crash leaves a consistent index and the next run carries
+//! on where the last commit left off. A lock file keeps two indexers from interleaving.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::Index;
+use super::summary::SessionFacts;
+use crate::error::{Error, LineError, Result};
+use crate::layout;
+use crate::model::{RolloutItem, SessionMeta};
+use crate::reader::{Entry, MetaResolver, RolloutReader, read_head_meta};
+use crate::repo_url::{redact_urls, repo_key, strip_credentials};
+
+/// Commit after this many sessions that needed writing...
+const BATCH_SESSIONS: usize = 500;
+/// ...or after reading this many bytes, whichever comes first.
+const BATCH_BYTES: u64 = 256 * 1024 * 1024;
+/// Malformed lines kept in full in a report; the rest are counted.
+const MALFORMED_KEPT: usize = 200;
+
+/// What a refresh should do.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RefreshOptions {
+    /// Forget everything and index every file from scratch.
+    pub full: bool,
+}
+
+/// How far a refresh has got, for a progress display.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress {
+    /// Sessions that needed work, done so far.
+    pub done: u64,
+    /// Sessions that need work in this run.
+    pub total: u64,
+}
+
+/// What a refresh did.
+#[derive(Debug, Default)]
+pub struct RefreshReport {
+    /// Rollout files found on disk.
+    pub files_scanned: u64,
+    /// Files opened and read (new, grown, moved `.zst`).
+    pub files_opened: u64,
+    /// Files whose index rows changed (read, moved, compressed, archived).
+    pub files_indexed: u64,
+    /// Index rows of files no longer on disk, removed.
+    pub files_removed: u64,
+    /// Sessions whose last file disappeared, removed from the index.
+    pub sessions_removed: u64,
+    /// Sessions in the index after the run.
+    pub sessions: u64,
+    /// Searchable items added.
+    pub items_indexed: u64,
+    /// Malformed lines met (each also counted in its session's `errors`).
+    pub malformed_lines: u64,
+    /// The first malformed lines, with path and line number.
+    pub malformed: Vec<LineError>,
+    /// Files or folders that could not be read; indexing went on without them.
+    pub errors: Vec<Error>,
+    /// Wall time of the run.
+    pub seconds: f64,
+}
+
+impl RefreshReport {
+    /// Every problem met: unreadable files and folders plus malformed lines.
+    pub fn error_count(&self) -> u64 {
+        self.errors.len() as u64 + self.malformed_lines
+    }
+}
+
+/// A rollout file as found on disk.
+#[derive(Debug, Clone)]
+struct DiskFile {
+    path: PathBuf,
+    key: String,
+    size: i64,
+    mtime_ns: i64,
+    compressed: bool,
+}
+
+/// A `files` row.
+#[derive(Debug, Clone)]
+struct FileRow {
+    path: String,
+    size: i64,
+    mtime_ns: i64,
+    indexed_offset: i64,
+    indexed_lines: i64,
+}
+
+/// Everything known about one session id, on disk and in the index.
+#[derive(Debug, Default)]
+struct Group {
+    disk: Vec<DiskFile>,
+    rows: Vec<FileRow>,
+    /// `(key, path)` of its `sessions` row.
+    session: Option<(i64, String)>,
+    /// A file of it could not be examined: leave the session alone this run.
+    skip: bool,
+}
+
+impl Group {
+    fn row(&self, path: &str) -> Option<&FileRow> {
+        self.rows.iter().find(|r| r.path == path)
+    }
+
+    /// The file to index: plain over `.zst`, then the one followed so far, then the
+    /// biggest, then the first by path.
+    fn primary(&self) -> Option<&DiskFile> {
+        let current = self.session.as_ref().map(|(_, p)| p.as_str());
+        self.disk.iter().min_by_key(|f| {
+            (
+                f.compressed,
+                Some(f.key.as_str()) != current,
+                std::cmp::Reverse(f.size),
+                f.path.clone(),
+            )
+        })
+    }
+
+    fn unchanged(&self) -> bool {
+        let Some((_, current)) = &self.session else {
+            return false;
+        };
+        self.disk.len() == self.rows.len()
+            && self.primary().is_some_and(|p| &p.key == current)
+            && self.disk.iter().all(|f| {
+                self.row(&f.key)
+                    .is_some_and(|r| r.size == f.size && r.mtime_ns == f.mtime_ns)
+            })
+    }
+}
+
+/// Brings the index at `index` up to date with the rollouts under `home`.
+///
+/// `progress` is called as sessions are done, for a progress display; the library prints
+/// nothing itself.
+pub fn refresh(
+    index: &mut Index,
+    home: &Path,
+    opts: RefreshOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<RefreshReport> {
+    let started = Instant::now();
+    let db_path = index.path().to_path_buf();
+    let db_path = db_path.as_path();
+    let _lock = lock_indexer(db_path)?;
+    let conn = index.writer();
+    let db = |action| move |e| Error::db(db_path, action, e);
+    if opts.full {
+        conn.execute_batch(
+            "BEGIN IMMEDIATE;
+             INSERT INTO items_fts(items_fts) VALUES('delete-all');
+             DELETE FROM items; DELETE FROM files; DELETE FROM sessions;
+             COMMIT;",
+        )
+        .map_err(db("clearing the index"))?;
+    }
+    let mut report = RefreshReport::default();
+    let (files, walk_errors) = layout::walk_rollouts(home);
+    // Rows under a folder that could not be listed are not "deleted files".
+    let unlisted: Vec<PathBuf> = walk_errors
+        .iter()
+        .filter_map(|e| match e {
+            Error::Io { path, .. } => Some(path.clone()),
+            _ => None,
+        })
+        .collect();
+    report.errors.extend(walk_errors);
+    report.files_scanned = files.len() as u64;
+
+    let mut groups = load_groups(conn, db_path)?;
+    place_files(files, &mut groups, &mut report);
+    for (_, g) in groups.iter_mut() {
+        // A file row under an unlisted folder, or a file that could not be examined, means
+        // we do not know the session's full picture: leave it as it is.
+        if g.rows.iter().any(|r| {
+            unlisted
+                .iter()
+                .any(|dir| Path::new(&r.path).starts_with(dir))
+        }) {
+            g.skip = true;
+        }
+    }
+
+    // Oldest first by file name (which starts with the local start time), so item rowids
+    // follow time and "newest first" search can walk rowids backwards.
+    let mut work: Vec<(String, Group)> = groups
+        .into_iter()
+        .filter(|(_, g)| !g.skip && !g.unchanged())
+        .collect();
+    work.sort_by_cached_key(|(id, g)| {
+        let name = g
+            .primary()
+            .and_then(|f| f.path.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default();
+        (name, id.clone())
+    });
+
+    let total = work.len() as u64;
+    let mut done = 0u64;
+    let mut iter = work.into_iter().peekable();
+    while iter.peek().is_some() {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db("starting a transaction"))?;
+        let mut batch_sessions = 0;
+        let mut batch_bytes = 0;
+        for (id, group) in iter.by_ref() {
+            batch_bytes += sync_session(&tx, db_path, &id, group, opts, &mut report)?;
+            batch_sessions += 1;
+            done += 1;
+            if batch_sessions >= BATCH_SESSIONS || batch_bytes >= BATCH_BYTES {
+                break;
+            }
+        }
+        tx.commit().map_err(db("committing"))?;
+        progress(Progress { done, total });
+    }
+    report.sessions = conn
+        .query_row("SELECT count(*) FROM sessions", [], |r| r.get::<_, i64>(0))
+        .map_err(db("counting sessions"))? as u64;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Takes the indexer lock (`<db>.lock`, 0600), waiting for another indexer to finish. A
+/// separate file, because closing any descriptor of the database itself would drop
+/// SQLite's own POSIX locks.
+fn lock_indexer(db_path: &Path) -> Result<File> {
+    let mut name = db_path.as_os_str().to_owned();
+    name.push(".lock");
+    let path = PathBuf::from(name);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| Error::io(&path, "opening the indexer lock", e))?;
+    file.lock()
+        .map_err(|e| Error::io(&path, "taking the indexer lock", e))?;
+    Ok(file)
+}
+
+/// Reads the `sessions` and `files` tables into groups by session id.
+fn load_groups(conn: &Connection, db_path: &Path) -> Result<BTreeMap<String, Group>> {
+    let db = |e| Error::db(db_path, "reading the index", e);
+    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
+    let mut ids: HashMap<i64, String> = HashMap::new();
+    let mut stmt = conn
+        .prepare("SELECT key, id, path FROM sessions")
+        .map_err(db)?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .map_err(db)?;
+    for row in rows {
+        let (key, id, path): (i64, String, String) = row.map_err(db)?;
+        ids.insert(key, id.clone());
+        groups.entry(id).or_default().session = Some((key, path));
+    }
+    let mut stmt = conn
+        .prepare(
+            "SELECT path, session_key, size, mtime_ns, indexed_offset, indexed_lines FROM files",
+        )
+        .map_err(db)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, Option<i64>>(1)?,
+                FileRow {
+                    path: r.get(0)?,
+                    size: r.get(2)?,
+                    mtime_ns: r.get(3)?,
+                    indexed_offset: r.get(4)?,
+                    indexed_lines: r.get(5)?,
+                },
+            ))
+        })
+        .map_err(db)?;
+    let mut orphans = Vec::new();
+    for row in rows {
+        let (key, file) = row.map_err(db)?;
+        match key.and_then(|k| ids.get(&k)) {
+            Some(id) => groups.entry(id.clone()).or_default().rows.push(file),
+            None => orphans.push(file.path),
+        }
+    }
+    drop(stmt);
+    for path in orphans {
+        conn.execute("DELETE FROM files WHERE path = ?1", [path])
+            .map_err(db)?;
+    }
+    Ok(groups)
+}
+
+/// Stats every file found and adds it to its session's group.
+fn place_files(
+    files: Vec<PathBuf>,
+    groups: &mut BTreeMap<String, Group>,
+    report: &mut RefreshReport,
+) {
+    // Which session each known path belongs to, for files without a uuid in their name.
+    let mut known: HashMap<String, String> = HashMap::new();
+    for (id, g) in groups.iter() {
+        for r in &g.rows {
+            known.insert(r.path.clone(), id.clone());
+        }
+    }
+    let mut seen = HashSet::new();
+    for path in files {
+        let Some(key) = path.to_str().map(str::to_owned) else {
+            report.errors.push(Error::BadArgument(format!(
+                "{}: path is not UTF-8; not indexed",
+                path.display()
+            )));
+            continue;
+        };
+        let meta = match std::fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) => {
+                // Vanished since the walk, or unreadable: its rows stay as they are.
+                if let Some(g) = known.get(&key).and_then(|id| groups.get_mut(id)) {
+                    g.skip = true;
+                }
+                report.errors.push(Error::io(&path, "examining", e));
+                continue;
+            }
+        };
+        let file = DiskFile {
+            compressed: layout::is_compressed(&path),
+            size: meta.len() as i64,
+            mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+            key,
+            path,
+        };
+        let id = match layout::session_id_from_path(&file.path) {
+            Some(u) => u.to_string(),
+            None => match known.get(&file.key) {
+                Some(id) => id.clone(),
+                None => {
+                    // No uuid in the name: the file's own meta says which session it is.
+                    report.files_opened += 1;
+                    match read_head_meta(&file.path) {
+                        Ok(Some(m)) if m.id.as_deref().is_some_and(|s| !s.trim().is_empty()) => m
+                            .uuid()
+                            .map(|u| u.to_string())
+                            .or(m.id.map(|s| s.trim().to_string()))
+                            .unwrap_or_default(),
+                        Ok(_) => {
+                            report.errors.push(Error::BadArgument(format!(
+                                "{}: no session id in the file name or its session meta; not indexed",
+                                file.path.display()
+                            )));
+                            continue;
+                        }
+                        Err(e) => {
+                            report.errors.push(e);
+                            continue;
+                        }
+                    }
+                }
+            },
+        };
+        if !seen.insert(file.key.clone()) {
+            continue;
+        }
+        groups.entry(id).or_default().disk.push(file);
+    }
+}
+
+/// The `sessions` row's values that an incremental read continues from.
+#[derive(Debug, Default)]
+struct SessionState {
+    facts: SessionFacts,
+    meta: Option<SessionMeta>,
+    /// Whether `meta` came from a session-meta line (not only the row's id).
+    has_meta: bool,
+    created_ms: Option<i64>,
+    updated_ms: Option<i64>,
+    errors: i64,
+    items: i64,
+}
+
+/// Brings one session's rows in line with its files. Returns the bytes read.
+fn sync_session(
+    tx: &Transaction<'_>,
+    db_path: &Path,
+    id: &str,
+    group: Group,
+    opts: RefreshOptions,
+    report: &mut RefreshReport,
+) -> Result<u64> {
+    let db = |action| move |e| Error::db(db_path, action, e);
+    let Some(primary) = group.primary().cloned() else {
+        // No file left: the session is gone.
+        if let Some((key, _)) = group.session {
+            delete_items(tx, key).map_err(db("removing a session"))?;
+            tx.execute("DELETE FROM files WHERE session_key = ?1", [key])
+                .map_err(db("removing a session"))?;
+            tx.execute("DELETE FROM sessions WHERE key = ?1", [key])
+                .map_err(db("removing a session"))?;
+            report.sessions_removed += 1;
+            report.files_removed += group.rows.len() as u64;
+        }
+        return Ok(0);
+    };
+
+    // Where the indexed content of this session ends: the row of the file followed so far.
+    let followed = group
+        .session
+        .as_ref()
+        .and_then(|(_, p)| group.row(p))
+        .filter(|_| !opts.full)
+        .cloned();
+    let same_file = followed.as_ref().is_some_and(|r| r.path == primary.key);
+    let unchanged_primary = same_file
+        && followed
+            .as_ref()
+            .is_some_and(|r| r.size == primary.size && r.mtime_ns == primary.mtime_ns);
+    enum Plan {
+        Keep,
+        From(i64, i64),
+        Rebuild,
+    }
+    let plan = match &followed {
+        None => Plan::Rebuild,
+        Some(_) if unchanged_primary => Plan::Keep,
+        Some(r) if primary.compressed => Plan::From(r.indexed_offset, r.indexed_lines),
+        Some(r) if primary.size < r.indexed_offset => Plan::Rebuild,
+        // A moved or touched plain file of the indexed length holds nothing new.
+        Some(r) if primary.size == r.indexed_offset => Plan::Keep,
+        Some(r) => Plan::From(r.indexed_offset, r.indexed_lines),
+    };
+
+    let mut state = match (&group.session, &plan) {
+        (Some((key, _)), Plan::Keep | Plan::From(..)) => {
+            load_state(tx, *key).map_err(db("reading a session"))?
+        }
+        _ => SessionState::default(),
+    };
+    let mut offsets = followed
+        .as_ref()
+        .map(|r| (r.indexed_offset, r.indexed_lines))
+        .unwrap_or((0, 0));
+    let mut raw_bytes = None;
+    let mut read_bytes = 0u64;
+    let mut session_key = group.session.as_ref().map(|(k, _)| *k);
+    let mut rebuild = matches!(plan, Plan::Rebuild);
+    let mut failed = false;
+    if let Plan::From(offset, lines) = plan {
+        report.files_opened += 1;
+        match RolloutReader::open_at(&primary.path, offset as u64, lines as u64) {
+            Ok(reader) => {
+                let key = upsert_session(tx, id, &primary, &state, None)
+                    .map_err(db("writing a session"))?;
+                session_key = Some(key);
+                let read = read_items(tx, db_path, key, reader, &mut state, report)?;
+                offsets = (read.offset as i64, read.lines as i64);
+                raw_bytes = Some(read.offset + read.pending);
+                read_bytes = read.offset - offset as u64;
+                failed = read.failed;
+            }
+            // The file does not reach the indexed offset (a different copy): rebuild.
+            Err(Error::Io { .. }) if primary.compressed => rebuild = true,
+            Err(e) => {
+                report.errors.push(e);
+                return Ok(0);
+            }
+        }
+    }
+    if rebuild {
+        if let Some(key) = session_key {
+            delete_items(tx, key).map_err(db("clearing a session's items"))?;
+        }
+        state = SessionState::default();
+        report.files_opened += 1;
+        let reader = match RolloutReader::open(&primary.path) {
+            Ok(r) => r,
+            Err(e) => {
+                report.errors.push(e);
+                return Ok(0);
+            }
+        };
+        let key =
+            upsert_session(tx, id, &primary, &state, None).map_err(db("writing a session"))?;
+        session_key = Some(key);
+        let read = read_items(tx, db_path, key, reader, &mut state, report)?;
+        offsets = (read.offset as i64, read.lines as i64);
+        raw_bytes = Some(read.offset + read.pending);
+        read_bytes = read.offset;
+        failed = read.failed;
+    }
+    let raw_bytes = match raw_bytes {
+        Some(b) => b as i64,
+        None if primary.compressed => offsets
+            .0
+            .max(state_raw(tx, session_key).map_err(db("reading a session"))?),
+        None => primary.size,
+    };
+    let key = upsert_session(tx, id, &primary, &state, Some(raw_bytes))
+        .map_err(db("writing a session"))?;
+
+    // The files' rows: the primary with its offsets, the others as seen-only copies.
+    let on_disk: HashSet<&str> = group.disk.iter().map(|f| f.key.as_str()).collect();
+    for row in &group.rows {
+        if !on_disk.contains(row.path.as_str()) {
+            tx.execute("DELETE FROM files WHERE path = ?1", [&row.path])
+                .map_err(db("removing a file"))?;
+            report.files_removed += 1;
+        }
+    }
+    let mut upsert = tx
+        .prepare_cached(
+            "INSERT INTO files(path, session_key, size, mtime_ns, compressed, indexed_offset, indexed_lines)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT(path) DO UPDATE SET session_key = ?2, size = ?3, mtime_ns = ?4,
+                compressed = ?5, indexed_offset = ?6, indexed_lines = ?7",
+        )
+        .map_err(db("writing a file"))?;
+    for f in &group.disk {
+        let (offset, lines) = if f.key == primary.key {
+            offsets
+        } else {
+            (0, 0)
+        };
+        // A file that failed mid-read is recorded with an impossible size, so the next
+        // run tries it again (and reports it again) instead of trusting it.
+        let size = if failed && f.key == primary.key {
+            -1
+        } else {
+            f.size
+        };
+        let changed = group.row(&f.key).is_none_or(|r| {
+            r.size != size
+                || r.mtime_ns != f.mtime_ns
+                || r.indexed_offset != offset
+                || r.indexed_lines != lines
+        });
+        if changed {
+            upsert
+                .execute(params![
+                    f.key,
+                    key,
+                    size,
+                    f.mtime_ns,
+                    f.compressed,
+                    offset,
+                    lines
+                ])
+                .map_err(db("writing a file"))?;
+            report.files_indexed += 1;
+        }
+    }
+    Ok(read_bytes)
+}
+
+/// The stored raw size of a session, kept when its `.zst` is not re-read.
+fn state_raw(tx: &Transaction<'_>, key: Option<i64>) -> rusqlite::Result<i64> {
+    let Some(key) = key else { return Ok(0) };
+    tx.query_row(
+        "SELECT raw_bytes FROM sessions WHERE key = ?1",
+        [key],
+        |r| r.get(0),
+    )
+    .optional()
+    .map(Option::unwrap_or_default)
+}
+
+/// Removes a session's items and their full-text rows. External-content FTS5 needs the
+/// exact indexed text to delete a row, which is still in `items` at this point.
+fn delete_items(tx: &Connection, key: i64) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO items_fts(items_fts, rowid, summary)
+         SELECT 'delete', rowid, summary FROM items WHERE session_key = ?1",
+        [key],
+    )?;
+    tx.execute("DELETE FROM items WHERE session_key = ?1", [key])?;
+    Ok(())
+}
+
+/// Reads a session's stored facts back, to continue from them.
+fn load_state(tx: &Connection, key: i64) -> rusqlite::Result<SessionState> {
+    tx.query_row(
+        "SELECT title, title_typed, model, tokens, messages, tool_calls, created_ms, updated_ms,
+                errors, items, cwd, originator, cli_version, source, model_provider,
+                git_commit, git_branch, git_url, forked_from_id, id
+         FROM sessions WHERE key = ?1",
+        [key],
+        |r| {
+            let title: Option<String> = r.get(0)?;
+            let typed: bool = r.get(1)?;
+            let git = crate::model::GitInfo {
+                commit_hash: r.get(15)?,
+                branch: r.get(16)?,
+                repository_url: r.get(17)?,
+            };
+            let meta = SessionMeta {
+                id: r.get(19)?,
+                cwd: r.get(10)?,
+                originator: r.get(11)?,
+                cli_version: r.get(12)?,
+                source: r.get(13)?,
+                model_provider: r.get(14)?,
+                forked_from_id: r.get(18)?,
+                git: (!git.is_empty()).then_some(git),
+                ..Default::default()
+            };
+            let has_meta = meta.cwd.is_some() || meta.originator.is_some() || meta.git.is_some();
+            Ok(SessionState {
+                facts: SessionFacts {
+                    title: if typed { title.clone() } else { None },
+                    fallback_title: if typed { None } else { title },
+                    model: r.get(2)?,
+                    tokens: r.get::<_, i64>(3)? as u64,
+                    messages: r.get::<_, i64>(4)? as u64,
+                    tool_calls: r.get::<_, i64>(5)? as u64,
+                    first_timestamp: None,
+                    last_timestamp: None,
+                },
+                meta: Some(meta),
+                has_meta,
+                created_ms: r.get(6)?,
+                updated_ms: r.get(7)?,
+                errors: r.get(8)?,
+                items: r.get(9)?,
+            })
+        },
+    )
+}
+
+/// Where reading a file ended.
+struct ReadEnd {
+    offset: u64,
+    lines: u64,
+    /// Bytes of a torn last line, not indexed yet.
+    pending: u64,
+    /// Reading stopped on an error before the end.
+    failed: bool,
+}
+
+/// Reads lines from `reader` to the end, inserting their items and updating `state`.
+fn read_items(
+    tx: &Transaction<'_>,
+    db_path: &Path,
+    key: i64,
+    mut reader: RolloutReader,
+    state: &mut SessionState,
+    report: &mut RefreshReport,
+) -> Result<ReadEnd> {
+    let db = |e| Error::db(db_path, "inserting items", e);
+    let mut resolver = MetaResolver::for_path(reader.path());
+    let had_meta = state.has_meta;
+    let mut insert_item = tx
+        .prepare_cached(
+            "INSERT INTO items(session_key, seq, ts_ms, kind, role, summary, offset)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .map_err(db)?;
+    let mut insert_fts = tx
+        .prepare_cached("INSERT INTO items_fts(rowid, summary) VALUES (?1, ?2)")
+        .map_err(db)?;
+    let mut pending = 0;
+    let mut failed = false;
+    while let Some(entry) = reader.next_entry() {
+        match entry {
+            Ok(Entry::Record(rec)) => {
+                if let RolloutItem::SessionMeta(m) = &rec.line.item {
+                    resolver.offer(m);
+                }
+                let ts_ms = rec.line.timestamp.as_deref().and_then(parse_ms);
+                if let Some(ts) = ts_ms {
+                    state.created_ms.get_or_insert(ts);
+                    state.updated_ms = Some(state.updated_ms.map_or(ts, |u| u.max(ts)));
+                }
+                let Some(item) = state.facts.add(&rec.line) else {
+                    continue;
+                };
+                let text = redact_urls(&item.text);
+                insert_item
+                    .execute(params![
+                        key,
+                        rec.number as i64,
+                        ts_ms,
+                        item.kind,
+                        item.role,
+                        text,
+                        rec.offset as i64
+                    ])
+                    .map_err(db)?;
+                insert_fts
+                    .execute(params![tx.last_insert_rowid(), text])
+                    .map_err(db)?;
+                state.items += 1;
+                report.items_indexed += 1;
+            }
+            Ok(Entry::Malformed(e)) => {
+                state.errors += 1;
+                report.malformed_lines += 1;
+                if report.malformed.len() < MALFORMED_KEPT {
+                    report.malformed.push(e);
+                }
+            }
+            Ok(Entry::Pending { len, .. }) => pending = len,
+            Err(e) => {
+                // The rest of the file cannot be read (corrupt .zst, I/O error): keep what
+                // was read, report it, and try again next run.
+                report.errors.push(e);
+                failed = true;
+                break;
+            }
+        }
+    }
+    if let Some(meta) = resolver.finish() {
+        // An appended part only replaces the meta when the file had none, or brings the
+        // file's own meta (a fork's copied parent metas come first).
+        let own =
+            layout::session_id_from_path(reader.path()).is_some_and(|u| meta.uuid() == Some(u));
+        if !had_meta || own {
+            if let Some(ts) = meta.timestamp.as_deref().and_then(parse_ms) {
+                state.created_ms = Some(ts);
+            }
+            state.meta = Some(meta);
+            state.has_meta = true;
+        }
+    }
+    Ok(ReadEnd {
+        offset: reader.offset(),
+        lines: reader.lines_read(),
+        pending,
+        failed,
+    })
+}
+
+/// Inserts or updates a session's row; returns its key. `raw_bytes` is written when known.
+fn upsert_session(
+    tx: &Connection,
+    id: &str,
+    primary: &DiskFile,
+    state: &SessionState,
+    raw_bytes: Option<i64>,
+) -> rusqlite::Result<i64> {
+    let meta = state.meta.clone().unwrap_or_default();
+    let git = meta.git.unwrap_or_default();
+    let git_url = git.repository_url.as_deref().map(strip_credentials);
+    let repo = git.repository_url.as_deref().and_then(repo_key);
+    let title = state
+        .facts
+        .best_title()
+        .map(|t| redact_urls(t).into_owned());
+    // Legacy files have no line timestamps: their last activity is the file's mtime.
+    let updated = state
+        .updated_ms
+        .unwrap_or(primary.mtime_ns / 1_000_000)
+        .max(state.created_ms.unwrap_or(i64::MIN));
+    let archived = primary
+        .path
+        .components()
+        .any(|c| c.as_os_str() == layout::ARCHIVED_DIR);
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO sessions(id, path, created_ms, updated_ms, cwd, originator, cli_version,
+            source, model_provider, model, title, title_typed, git_commit, git_branch, git_url,
+            repo_key, forked_from_id, messages, tool_calls, errors, tokens, items, raw_bytes,
+            stored_bytes, archived, compressed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+            ?18, ?19, ?20, ?21, ?22, coalesce(?23, 0), ?24, ?25, ?26)
+         ON CONFLICT(id) DO UPDATE SET path = ?2, created_ms = ?3, updated_ms = ?4, cwd = ?5,
+            originator = ?6, cli_version = ?7, source = ?8, model_provider = ?9, model = ?10,
+            title = ?11, title_typed = ?12, git_commit = ?13, git_branch = ?14, git_url = ?15,
+            repo_key = ?16, forked_from_id = ?17, messages = ?18, tool_calls = ?19,
+            errors = ?20, tokens = ?21, items = ?22, raw_bytes = coalesce(?23, raw_bytes),
+            stored_bytes = ?24, archived = ?25, compressed = ?26
+         RETURNING key",
+    )?;
+    stmt.query_row(
+        params![
+            id,
+            primary.key,
+            state.created_ms,
+            updated,
+            meta.cwd,
+            meta.originator,
+            meta.cli_version,
+            meta.source,
+            meta.model_provider,
+            state.facts.model,
+            title,
+            state.facts.title.is_some(),
+            git.commit_hash,
+            git.branch,
+            git_url,
+            repo,
+            meta.forked_from_id,
+            state.facts.messages as i64,
+            state.facts.tool_calls as i64,
+            state.errors,
+            state.facts.tokens as i64,
+            state.items,
+            raw_bytes,
+            primary.size,
+            archived,
+            primary.compressed,
+        ],
+        |r| r.get(0),
+    )
+}
+
+/// RFC 3339 to unix milliseconds.
+pub fn parse_ms(ts: &str) -> Option<i64> {
+    let t = OffsetDateTime::parse(ts.trim(), &Rfc3339).ok()?;
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
+}

@@ -1,0 +1,657 @@
+//! Questions asked of the index: list sessions, search items, find a session by id, stats.
+//!
+//! Every query is a read on a pooled read-only connection. User input never reaches SQL
+//! as text: values are bound parameters, search words are quoted into FTS5 phrases, and a
+//! repository given in any spelling is first resolved to the keys the index holds.
+
+use std::path::{Component, Path, PathBuf};
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, Row, params_from_iter};
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Date, Duration, OffsetDateTime, Time, UtcOffset};
+
+use crate::error::{Error, Result};
+use crate::layout;
+use crate::repo_url::repo_key;
+
+/// How many of the newest matches `--rank` orders by relevance: ranking every match of a
+/// common word (bm25 over a million rows) takes seconds, the newest few thousand do not.
+pub const RANK_WINDOW: i64 = 2000;
+
+/// What to narrow sessions to. Empty fields do not filter.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    /// A repository: any URL spelling, `host/owner/repo`, `owner/repo` or the bare name.
+    pub repo: Option<String>,
+    /// Exact branch name.
+    pub branch: Option<String>,
+    /// A commit hash prefix (4 to 40 hex digits).
+    pub commit: Option<String>,
+    /// Sessions that ran in this folder or below it.
+    pub cwd: Option<PathBuf>,
+    /// Sessions active at or after this instant (unix ms).
+    pub since_ms: Option<i64>,
+    /// Sessions started at or before this instant (unix ms).
+    pub until_ms: Option<i64>,
+}
+
+/// A session as the index knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Lowercase session uuid.
+    pub id: String,
+    /// Its authoritative rollout file.
+    pub path: String,
+    /// Start (unix ms).
+    pub created_ms: Option<i64>,
+    /// Last activity (unix ms).
+    pub updated_ms: i64,
+    /// Working directory.
+    pub cwd: Option<String>,
+    /// Normalized repository key `host/owner/repo`.
+    pub repo: Option<String>,
+    /// Origin URL without credentials.
+    pub repository_url: Option<String>,
+    /// Git branch.
+    pub branch: Option<String>,
+    /// Git commit.
+    pub commit: Option<String>,
+    /// First message the person typed.
+    pub title: Option<String>,
+    /// `cli`, `vscode`, `exec`...
+    pub source: Option<String>,
+    /// Last model used.
+    pub model: Option<String>,
+    /// Searchable items.
+    pub items: i64,
+    /// Message items.
+    pub messages: i64,
+    /// Tool calls.
+    pub tool_calls: i64,
+    /// Malformed lines.
+    pub errors: i64,
+    /// Total tokens.
+    pub tokens: i64,
+    /// Decompressed size.
+    pub raw_bytes: i64,
+    /// Size on disk.
+    pub stored_bytes: i64,
+    /// Stored as `.zst`.
+    pub compressed: bool,
+    /// Under `archived_sessions/`.
+    pub archived: bool,
+    /// The session it was forked from.
+    pub forked_from_id: Option<String>,
+}
+
+const SESSION_COLUMNS: &str = "s.id, s.path, s.created_ms, s.updated_ms, s.cwd, s.repo_key, \
+     s.git_url, s.git_branch, s.git_commit, s.title, s.source, s.model, s.items, s.messages, \
+     s.tool_calls, s.errors, s.tokens, s.raw_bytes, s.stored_bytes, s.compressed, s.archived, \
+     s.forked_from_id";
+const SESSION_COLUMN_COUNT: usize = 22;
+
+fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
+    Ok(Session {
+        id: r.get(0)?,
+        path: r.get(1)?,
+        created_ms: r.get(2)?,
+        updated_ms: r.get(3)?,
+        cwd: r.get(4)?,
+        repo: r.get(5)?,
+        repository_url: r.get(6)?,
+        branch: r.get(7)?,
+        commit: r.get(8)?,
+        title: r.get(9)?,
+        source: r.get(10)?,
+        model: r.get(11)?,
+        items: r.get(12)?,
+        messages: r.get(13)?,
+        tool_calls: r.get(14)?,
+        errors: r.get(15)?,
+        tokens: r.get(16)?,
+        raw_bytes: r.get(17)?,
+        stored_bytes: r.get(18)?,
+        compressed: r.get(19)?,
+        archived: r.get(20)?,
+        forked_from_id: r.get(21)?,
+    })
+}
+
+/// A search hit: an item and its session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// The session.
+    pub session: Session,
+    /// The item's line number in the rollout.
+    pub seq: i64,
+    /// The item's timestamp (unix ms), when the line had one.
+    pub ts_ms: Option<i64>,
+    /// The item's kind (`message`, `function_call`...).
+    pub kind: String,
+    /// The message role, for messages.
+    pub role: Option<String>,
+    /// The matching part of the item's text.
+    pub snippet: String,
+    /// bm25 relevance (lower is better), with `rank`.
+    pub score: Option<f64>,
+}
+
+/// How search orders hits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Order {
+    /// Most recently indexed first (sessions by start, items by line).
+    #[default]
+    Newest,
+    /// By bm25 relevance among the [`RANK_WINDOW`] newest matches.
+    Rank,
+}
+
+/// SQL conditions and their parameters for a set of filters.
+struct Where {
+    sql: Vec<String>,
+    params: Vec<Value>,
+    /// The filters cannot match anything (e.g. no indexed repo matches `--repo`).
+    impossible: bool,
+}
+
+impl Where {
+    fn build(conn: &Connection, db: &Path, f: &Filters) -> Result<Where> {
+        let mut w = Where {
+            sql: Vec::new(),
+            params: Vec::new(),
+            impossible: false,
+        };
+        if let Some(repo) = &f.repo {
+            let keys = matching_repo_keys(conn, db, repo)?;
+            if keys.is_empty() {
+                w.impossible = true;
+            } else {
+                let marks = vec!["?"; keys.len()].join(", ");
+                w.sql.push(format!("s.repo_key IN ({marks})"));
+                w.params.extend(keys.into_iter().map(Value::Text));
+            }
+        }
+        if let Some(branch) = &f.branch {
+            w.sql.push("s.git_branch = ?".into());
+            w.params.push(Value::Text(branch.clone()));
+        }
+        if let Some(commit) = &f.commit {
+            let prefix = commit.trim().to_ascii_lowercase();
+            if prefix.len() < 4
+                || prefix.len() > 64
+                || !prefix.chars().all(|c| c.is_ascii_hexdigit())
+            {
+                return Err(Error::BadArgument(format!(
+                    "--commit {commit:?}: give at least 4 hex digits of a commit hash"
+                )));
+            }
+            // A range on the column: every hex continuation of the prefix sorts below "g".
+            w.sql
+                .push("(s.git_commit >= ? AND s.git_commit < ?)".into());
+            w.params.push(Value::Text(prefix.clone()));
+            w.params.push(Value::Text(format!("{prefix}g")));
+        }
+        if let Some(dir) = &f.cwd {
+            let dir = normalize_dir(dir)?;
+            if dir != "/" {
+                // DIR itself, or anything below it: "DIR/..." sorts between "DIR/" and "DIR0".
+                w.sql
+                    .push("(s.cwd = ? OR (s.cwd >= ? AND s.cwd < ?))".into());
+                w.params.push(Value::Text(dir.clone()));
+                w.params.push(Value::Text(format!("{dir}/")));
+                w.params.push(Value::Text(format!("{dir}0")));
+            }
+        }
+        if let Some(since) = f.since_ms {
+            w.sql.push("s.updated_ms >= ?".into());
+            w.params.push(Value::Integer(since));
+        }
+        if let Some(until) = f.until_ms {
+            w.sql
+                .push("coalesce(s.created_ms, s.updated_ms) <= ?".into());
+            w.params.push(Value::Integer(until));
+        }
+        Ok(w)
+    }
+
+    /// ` AND cond AND cond...`, or nothing.
+    fn and(&self) -> String {
+        self.sql.iter().map(|c| format!(" AND {c}")).collect()
+    }
+}
+
+/// The repository keys in the index that `repo` names. A URL (any spelling) names one key
+/// exactly; `host/owner/repo`, `owner/repo` or `repo` match the keys ending with it.
+pub fn matching_repo_keys(conn: &Connection, db: &Path, repo: &str) -> Result<Vec<String>> {
+    let dberr = |e| Error::db(db, "listing repositories", e);
+    let is_url = repo.contains("://") || (repo.contains('@') && repo.contains(':'));
+    let wanted = if is_url {
+        repo_key(repo)
+    } else {
+        let r = repo.trim().trim_matches('/').to_lowercase();
+        let r = r.strip_suffix(".git").unwrap_or(&r).to_string();
+        (!r.is_empty()).then_some(r)
+    };
+    let Some(wanted) = wanted else {
+        return Err(Error::BadArgument(format!(
+            "--repo {repo:?}: empty repository"
+        )));
+    };
+    // The distinct keys come from the repo index alone; there are few of them.
+    let mut stmt = conn
+        .prepare_cached("SELECT DISTINCT repo_key FROM sessions WHERE repo_key IS NOT NULL")
+        .map_err(dberr)?;
+    let keys = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(dberr)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(dberr)?;
+    let suffix = format!("/{wanted}");
+    Ok(keys
+        .into_iter()
+        .filter(|k| *k == wanted || (!is_url && k.ends_with(&suffix)))
+        .collect())
+}
+
+/// An absolute, lexically clean folder (no trailing slash, no `.`/`..`).
+fn normalize_dir(dir: &Path) -> Result<String> {
+    let abs = std::path::absolute(dir)
+        .map_err(|e| Error::BadArgument(format!("--cwd {}: {e}", dir.display())))?;
+    let mut clean = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            Component::ParentDir => {
+                clean.pop();
+            }
+            Component::CurDir => {}
+            other => clean.push(other),
+        }
+    }
+    clean
+        .to_str()
+        .map(str::to_owned)
+        .ok_or_else(|| Error::BadArgument(format!("--cwd {}: not UTF-8", dir.display())))
+}
+
+/// Sessions matching `filters`, newest activity first.
+pub fn list(conn: &Connection, db: &Path, filters: &Filters, limit: usize) -> Result<Vec<Session>> {
+    let w = Where::build(conn, db, filters)?;
+    if w.impossible {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {SESSION_COLUMNS} FROM sessions s WHERE 1{} ORDER BY s.updated_ms DESC, s.id LIMIT ?",
+        w.and()
+    );
+    let mut params = w.params;
+    params.push(Value::Integer(limit_i64(limit)));
+    let dberr = |e| Error::db(db, "listing sessions", e);
+    let mut stmt = conn.prepare(&sql).map_err(dberr)?;
+    let rows = stmt
+        .query_map(params_from_iter(params), session_from_row)
+        .map_err(dberr)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(dberr)
+}
+
+/// How many sessions match `filters`.
+pub fn count(conn: &Connection, db: &Path, filters: &Filters) -> Result<u64> {
+    let w = Where::build(conn, db, filters)?;
+    if w.impossible {
+        return Ok(0);
+    }
+    let sql = format!("SELECT count(*) FROM sessions s WHERE 1{}", w.and());
+    conn.query_row(&sql, params_from_iter(w.params), |r| r.get::<_, i64>(0))
+        .map(|n| n as u64)
+        .map_err(|e| Error::db(db, "counting sessions", e))
+}
+
+fn limit_i64(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+/// Turns what a person typed into an FTS5 query that cannot be a syntax error: every word
+/// becomes a quoted phrase (so `AND`, `-`, `:` or `(` are just text), `"several words"`
+/// stays a phrase, and a trailing `*` asks for a prefix. All words must match.
+pub fn fts_query(input: &str) -> Result<String> {
+    let mut terms = Vec::new();
+    let mut rest = input.trim();
+    while !rest.is_empty() {
+        let (term, prefix, after) = if let Some(quoted) = rest.strip_prefix('"') {
+            match quoted.find('"') {
+                Some(end) => (&quoted[..end], false, &quoted[end + 1..]),
+                None => (quoted, false, ""),
+            }
+        } else {
+            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            let word = &rest[..end];
+            match word.strip_suffix('*') {
+                Some(w) => (w, true, &rest[end..]),
+                None => (word, false, &rest[end..]),
+            }
+        };
+        rest = after.trim_start();
+        // A term without a letter or digit tokenizes to nothing: leave it out.
+        if !term.chars().any(char::is_alphanumeric) {
+            continue;
+        }
+        let quoted = format!("\"{}\"", term.replace('"', "\"\""));
+        terms.push(if prefix { format!("{quoted}*") } else { quoted });
+    }
+    if terms.is_empty() {
+        return Err(Error::BadArgument(format!(
+            "search {input:?}: no word to search for"
+        )));
+    }
+    Ok(terms.join(" "))
+}
+
+/// Full-text search over item summaries, narrowed by `filters`.
+///
+/// `marks` surround matched words in snippets (`("", "")` for none).
+pub fn search(
+    conn: &Connection,
+    db: &Path,
+    query: &str,
+    filters: &Filters,
+    limit: usize,
+    order: Order,
+    marks: (&str, &str),
+) -> Result<Vec<Hit>> {
+    let fts = fts_query(query)?;
+    let w = Where::build(conn, db, filters)?;
+    if w.impossible {
+        return Ok(Vec::new());
+    }
+    let snippet = "snippet(items_fts, 0, ?, ?, '…', 24)";
+    // FTS5 walks its matches in rowid order, so newest-first with a LIMIT never sorts
+    // the whole match set.
+    let sql = match order {
+        Order::Newest => format!(
+            "SELECT {SESSION_COLUMNS}, i.seq, i.ts_ms, i.kind, i.role, {snippet}, NULL
+             FROM items_fts JOIN items i ON i.rowid = items_fts.rowid
+             JOIN sessions s ON s.key = i.session_key
+             WHERE items_fts MATCH ?{} ORDER BY items_fts.rowid DESC LIMIT ?",
+            w.and()
+        ),
+        Order::Rank => format!(
+            "WITH recent AS MATERIALIZED (
+                SELECT items_fts.rowid AS rid, bm25(items_fts) AS score, {snippet} AS snip
+                FROM items_fts JOIN items i ON i.rowid = items_fts.rowid
+                JOIN sessions s ON s.key = i.session_key
+                WHERE items_fts MATCH ?{} ORDER BY items_fts.rowid DESC LIMIT {RANK_WINDOW})
+             SELECT {SESSION_COLUMNS}, i.seq, i.ts_ms, i.kind, i.role, recent.snip, recent.score
+             FROM recent JOIN items i ON i.rowid = recent.rid
+             JOIN sessions s ON s.key = i.session_key
+             ORDER BY recent.score, recent.rid DESC LIMIT ?",
+            w.and()
+        ),
+    };
+    let mut params = vec![
+        Value::Text(marks.0.into()),
+        Value::Text(marks.1.into()),
+        Value::Text(fts),
+    ];
+    params.extend(w.params);
+    params.push(Value::Integer(limit_i64(limit)));
+    let dberr = |e| Error::db(db, "searching", e);
+    let mut stmt = conn.prepare(&sql).map_err(dberr)?;
+    let n = SESSION_COLUMN_COUNT;
+    let rows = stmt
+        .query_map(params_from_iter(params), |r| {
+            Ok(Hit {
+                session: session_from_row(r)?,
+                seq: r.get(n)?,
+                ts_ms: r.get(n + 1)?,
+                kind: r.get(n + 2)?,
+                role: r.get(n + 3)?,
+                snippet: r.get(n + 4)?,
+                score: r.get(n + 5)?,
+            })
+        })
+        .map_err(dberr)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(dberr)
+}
+
+/// Sessions whose id starts with `prefix` (a uuid prefix, dashes optional), at most a few.
+pub fn find_by_prefix(conn: &Connection, db: &Path, prefix: &str) -> Result<Vec<Session>> {
+    let hex = layout::normalize_id_prefix(prefix)?;
+    // The stored ids are dashed: put the dashes where a uuid has them.
+    let mut dashed = String::with_capacity(36);
+    for (i, c) in hex.chars().enumerate() {
+        if matches!(i, 8 | 12 | 16 | 20) {
+            dashed.push('-');
+        }
+        dashed.push(c);
+    }
+    let sql = format!(
+        "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.id >= ?1 AND s.id < ?2 ORDER BY s.id LIMIT 50"
+    );
+    let dberr = |e| Error::db(db, "looking up a session", e);
+    let mut stmt = conn.prepare_cached(&sql).map_err(dberr)?;
+    // '~' sorts after every hex digit and '-'.
+    let rows = stmt
+        .query_map([dashed.clone(), format!("{dashed}~")], session_from_row)
+        .map_err(dberr)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(dberr)
+}
+
+/// What `stats` groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    /// Repository key.
+    Repo,
+    /// Local day the session started.
+    Day,
+    /// Model.
+    Model,
+}
+
+/// Totals over a group of sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stats {
+    /// The group (`None` for the grand total or sessions without the grouped field).
+    pub group: Option<String>,
+    /// Sessions.
+    pub sessions: i64,
+    /// Searchable items.
+    pub items: i64,
+    /// Tokens.
+    pub tokens: i64,
+    /// Decompressed bytes.
+    pub raw_bytes: i64,
+    /// Bytes on disk.
+    pub stored_bytes: i64,
+}
+
+/// Totals of the sessions matching `filters`, overall or per group (biggest first; days
+/// newest first).
+pub fn stats(
+    conn: &Connection,
+    db: &Path,
+    filters: &Filters,
+    by: Option<GroupBy>,
+    offset: UtcOffset,
+) -> Result<Vec<Stats>> {
+    let w = Where::build(conn, db, filters)?;
+    let (group, order) = match by {
+        None => ("NULL", "1"),
+        Some(GroupBy::Repo) => ("s.repo_key", "2 DESC, 1"),
+        Some(GroupBy::Model) => ("s.model", "2 DESC, 1"),
+        // The local day, from the offset read at start-up.
+        Some(GroupBy::Day) => (
+            "strftime('%Y-%m-%d', (coalesce(s.created_ms, s.updated_ms) / 1000) + ?, 'unixepoch')",
+            "1 DESC",
+        ),
+    };
+    let mut params = Vec::new();
+    if by == Some(GroupBy::Day) {
+        params.push(Value::Integer(i64::from(offset.whole_seconds())));
+    }
+    let conditions = w.and();
+    params.extend(w.params);
+    let sql = format!(
+        "SELECT {group}, count(*), coalesce(sum(s.items), 0), coalesce(sum(s.tokens), 0),
+                coalesce(sum(s.raw_bytes), 0), coalesce(sum(s.stored_bytes), 0)
+         FROM sessions s WHERE {}{} GROUP BY 1 ORDER BY {order}",
+        if w.impossible { "0" } else { "1" },
+        conditions
+    );
+    let dberr = |e| Error::db(db, "computing stats", e);
+    let mut stmt = conn.prepare(&sql).map_err(dberr)?;
+    let rows = stmt
+        .query_map(params_from_iter(params), |r| {
+            Ok(Stats {
+                group: r.get(0)?,
+                sessions: r.get(1)?,
+                items: r.get(2)?,
+                tokens: r.get(3)?,
+                raw_bytes: r.get(4)?,
+                stored_bytes: r.get(5)?,
+            })
+        })
+        .map_err(dberr)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(dberr)
+}
+
+/// Which end of a day a bare date means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// `--since 2025-09-01`: from the start of that day.
+    Start,
+    /// `--until 2025-09-01`: through the end of that day.
+    End,
+}
+
+/// Parses `--since`/`--until`: `YYYY-MM-DD` (a local day), RFC 3339, or a duration back
+/// from `now` (`90s`, `30m`, `12h`, `7d`, `2w`). Returns unix ms.
+pub fn parse_when(text: &str, now: OffsetDateTime, offset: UtcOffset, bound: Bound) -> Result<i64> {
+    let t = text.trim();
+    let bad = || {
+        Error::BadArgument(format!(
+            "{text:?} is not a date (YYYY-MM-DD), an RFC 3339 time, or a duration such as 7d, 12h, 30m"
+        ))
+    };
+    let ms =
+        |t: OffsetDateTime| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).map_err(|_| bad());
+    let is_duration = t.len() >= 2
+        && t[..t.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        && t.bytes().last().is_some_and(|b| b.is_ascii_alphabetic());
+    if let Some(unit) = t.chars().last().filter(|_| is_duration) {
+        let n: i64 = t[..t.len() - 1].parse().map_err(|_| bad())?;
+        let unit_secs = match unit {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 604_800,
+            _ => return Err(bad()),
+        };
+        let secs = n
+            .checked_mul(unit_secs)
+            .filter(|s| *s >= 0)
+            .ok_or_else(bad)?;
+        return ms(now.checked_sub(Duration::seconds(secs)).ok_or_else(bad)?);
+    }
+    if let Ok(date) = Date::parse(t, format_description!("[year]-[month]-[day]")) {
+        let start = date.with_time(Time::MIDNIGHT).assume_offset(offset);
+        return match bound {
+            Bound::Start => ms(start),
+            Bound::End => Ok(ms(start + Duration::days(1))? - 1),
+        };
+    }
+    OffsetDateTime::parse(t, &Rfc3339)
+        .map_err(|_| bad())
+        .and_then(ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn typed_words_never_become_fts_syntax() {
+        assert_eq!(
+            fts_query("cargo test").ok().as_deref(),
+            Some(r#""cargo" "test""#)
+        );
+        assert_eq!(
+            fts_query(r#"  "mismatched types"  E0308 "#).ok().as_deref(),
+            Some(r#""mismatched types" "E0308""#)
+        );
+        assert_eq!(fts_query("refact*").ok().as_deref(), Some(r#""refact"*"#));
+        assert_eq!(
+            fts_query(r#"NOT a"b OR ( -"#).ok().as_deref(),
+            Some(r#""NOT" "a""b" "OR""#)
+        );
+        assert_eq!(
+            fts_query(r#""unclosed phrase"#).ok().as_deref(),
+            Some(r#""unclosed phrase""#)
+        );
+        assert!(fts_query(" - ( ) ").is_err());
+        assert!(fts_query("").is_err());
+    }
+
+    #[test]
+    fn times_are_dates_rfc3339_or_durations() {
+        let now = datetime!(2026-03-10 12:00 UTC);
+        let utc = UtcOffset::UTC;
+        let plus2 = UtcOffset::from_hms(2, 0, 0).expect("offset");
+        let ms = |t: OffsetDateTime| (t.unix_timestamp_nanos() / 1_000_000) as i64;
+        assert_eq!(
+            parse_when("2025-09-01", now, utc, Bound::Start).ok(),
+            Some(ms(datetime!(2025-09-01 0:00 UTC)))
+        );
+        assert_eq!(
+            parse_when("2025-09-01", now, plus2, Bound::Start).ok(),
+            Some(ms(datetime!(2025-08-31 22:00 UTC)))
+        );
+        assert_eq!(
+            parse_when("2025-09-01", now, utc, Bound::End).ok(),
+            Some(ms(datetime!(2025-09-02 0:00 UTC)) - 1)
+        );
+        assert_eq!(
+            parse_when("2025-09-01T10:00:00+02:00", now, utc, Bound::Start).ok(),
+            Some(ms(datetime!(2025-09-01 8:00 UTC)))
+        );
+        assert_eq!(
+            parse_when("2025-09-01T10:00:00Z", now, utc, Bound::End).ok(),
+            Some(ms(datetime!(2025-09-01 10:00 UTC)))
+        );
+        assert_eq!(
+            parse_when("7d", now, utc, Bound::Start).ok(),
+            Some(ms(datetime!(2026-03-03 12:00 UTC)))
+        );
+        assert_eq!(
+            parse_when("12h", now, utc, Bound::Start).ok(),
+            Some(ms(datetime!(2026-03-10 0:00 UTC)))
+        );
+        assert_eq!(
+            parse_when("30m", now, utc, Bound::Start).ok(),
+            Some(ms(datetime!(2026-03-10 11:30 UTC)))
+        );
+        for bad in [
+            "yesterday",
+            "7x",
+            "d",
+            "-3d",
+            "2025-13-01",
+            "99999999999999999999d",
+            "999999999999999w",
+            "",
+        ] {
+            assert!(parse_when(bad, now, utc, Bound::Start).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cwd_filters_are_absolute_and_clean() {
+        assert_eq!(
+            normalize_dir(Path::new("/a/b/../c/./")).ok().as_deref(),
+            Some("/a/c")
+        );
+        assert_eq!(normalize_dir(Path::new("/")).ok().as_deref(), Some("/"));
+    }
+}
