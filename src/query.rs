@@ -277,22 +277,35 @@ fn normalize_dir(dir: &Path) -> Result<String> {
 
 /// Sessions matching `filters`, newest activity first.
 pub fn list(conn: &Connection, db: &Path, filters: &Filters, limit: usize) -> Result<Vec<Session>> {
-    let w = Where::build(conn, db, filters)?;
-    if w.impossible {
+    let Some((sql, params)) = list_sql(conn, db, filters, limit)? else {
         return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT {SESSION_COLUMNS} FROM sessions s WHERE 1{} ORDER BY s.updated_ms DESC, s.id LIMIT ?",
-        w.and()
-    );
-    let mut params = w.params;
-    params.push(Value::Integer(limit_i64(limit)));
+    };
     let dberr = |e| Error::db(db, "listing sessions", e);
     let mut stmt = conn.prepare(&sql).map_err(dberr)?;
     let rows = stmt
         .query_map(params_from_iter(params), session_from_row)
         .map_err(dberr)?;
     rows.collect::<rusqlite::Result<_>>().map_err(dberr)
+}
+
+/// The statement `list` runs, `None` when nothing can match.
+fn list_sql(
+    conn: &Connection,
+    db: &Path,
+    filters: &Filters,
+    limit: usize,
+) -> Result<Option<(String, Vec<Value>)>> {
+    let w = Where::build(conn, db, filters)?;
+    if w.impossible {
+        return Ok(None);
+    }
+    let sql = format!(
+        "SELECT {SESSION_COLUMNS} FROM sessions s WHERE 1{} ORDER BY s.updated_ms DESC LIMIT ?",
+        w.and()
+    );
+    let mut params = w.params;
+    params.push(Value::Integer(limit_i64(limit)));
+    Ok(Some((sql, params)))
 }
 
 /// How many sessions match `filters`.
@@ -359,10 +372,42 @@ pub fn search(
     order: Order,
     marks: (&str, &str),
 ) -> Result<Vec<Hit>> {
+    let Some((sql, params)) = search_sql(conn, db, query, filters, limit, order, marks)? else {
+        return Ok(Vec::new());
+    };
+    let dberr = |e| Error::db(db, "searching", e);
+    let mut stmt = conn.prepare(&sql).map_err(dberr)?;
+    let n = SESSION_COLUMN_COUNT;
+    let rows = stmt
+        .query_map(params_from_iter(params), |r| {
+            Ok(Hit {
+                session: session_from_row(r)?,
+                seq: r.get(n)?,
+                ts_ms: r.get(n + 1)?,
+                kind: r.get(n + 2)?,
+                role: r.get(n + 3)?,
+                snippet: r.get(n + 4)?,
+                score: r.get(n + 5)?,
+            })
+        })
+        .map_err(dberr)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(dberr)
+}
+
+/// The statement `search` runs, `None` when nothing can match.
+fn search_sql(
+    conn: &Connection,
+    db: &Path,
+    query: &str,
+    filters: &Filters,
+    limit: usize,
+    order: Order,
+    marks: (&str, &str),
+) -> Result<Option<(String, Vec<Value>)>> {
     let fts = fts_query(query)?;
     let w = Where::build(conn, db, filters)?;
     if w.impossible {
-        return Ok(Vec::new());
+        return Ok(None);
     }
     let snippet = "snippet(items_fts, 0, ?, ?, '…', 24)";
     // FTS5 walks its matches in rowid order, so newest-first with a LIMIT never sorts
@@ -395,23 +440,7 @@ pub fn search(
     ];
     params.extend(w.params);
     params.push(Value::Integer(limit_i64(limit)));
-    let dberr = |e| Error::db(db, "searching", e);
-    let mut stmt = conn.prepare(&sql).map_err(dberr)?;
-    let n = SESSION_COLUMN_COUNT;
-    let rows = stmt
-        .query_map(params_from_iter(params), |r| {
-            Ok(Hit {
-                session: session_from_row(r)?,
-                seq: r.get(n)?,
-                ts_ms: r.get(n + 1)?,
-                kind: r.get(n + 2)?,
-                role: r.get(n + 3)?,
-                snippet: r.get(n + 4)?,
-                score: r.get(n + 5)?,
-            })
-        })
-        .map_err(dberr)?;
-    rows.collect::<rusqlite::Result<_>>().map_err(dberr)
+    Ok(Some((sql, params)))
 }
 
 /// Sessions whose id starts with `prefix` (a uuid prefix, dashes optional), at most a few.
@@ -425,9 +454,7 @@ pub fn find_by_prefix(conn: &Connection, db: &Path, prefix: &str) -> Result<Vec<
         }
         dashed.push(c);
     }
-    let sql = format!(
-        "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.id >= ?1 AND s.id < ?2 ORDER BY s.id LIMIT 50"
-    );
+    let sql = find_sql();
     let dberr = |e| Error::db(db, "looking up a session", e);
     let mut stmt = conn.prepare_cached(&sql).map_err(dberr)?;
     // '~' sorts after every hex digit and '-'.
@@ -435,6 +462,13 @@ pub fn find_by_prefix(conn: &Connection, db: &Path, prefix: &str) -> Result<Vec<
         .query_map([dashed.clone(), format!("{dashed}~")], session_from_row)
         .map_err(dberr)?;
     rows.collect::<rusqlite::Result<_>>().map_err(dberr)
+}
+
+/// The statement `find_by_prefix` runs: a range on the unique id index.
+fn find_sql() -> String {
+    format!(
+        "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.id >= ?1 AND s.id < ?2 ORDER BY s.id LIMIT 50"
+    )
 }
 
 /// What `stats` groups by.
@@ -644,6 +678,98 @@ mod tests {
         ] {
             assert!(parse_when(bad, now, utc, Bound::Start).is_err(), "{bad}");
         }
+    }
+
+    /// The plan SQLite picks for `sql`, one detail per line.
+    fn plan(conn: &Connection, sql: &str, params: Vec<Value>) -> String {
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("explain");
+        let rows = stmt
+            .query_map(params_from_iter(params), |r| r.get::<_, String>(3))
+            .expect("plan");
+        rows.map(|r| r.expect("row")).collect::<Vec<_>>().join("\n")
+    }
+
+    #[test]
+    fn the_queries_use_their_indexes() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let db = dir.path().join("i.sqlite");
+        let mut index = crate::index::Index::open(&db).expect("open");
+        let conn = index.writer();
+        for i in 0..200 {
+            conn.execute(
+                "INSERT INTO sessions(id, path, created_ms, updated_ms, cwd, git_branch, git_commit, repo_key)
+                 VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7)",
+                rusqlite::params![
+                    format!("{i:08x}-0000-0000-0000-000000000000"),
+                    format!("/p/{i}"),
+                    i * 1000,
+                    format!("/home/u/p{}", i % 10),
+                    format!("b{}", i % 7),
+                    format!("{i:040x}"),
+                    format!("github.com/o/r{}", i % 13)
+                ],
+            )
+            .expect("insert");
+        }
+        // No ANALYZE: a fresh index has no statistics and must still plan well.
+
+        let conn = index.reader().expect("reader");
+        let list = |f: Filters| {
+            let (sql, params) = list_sql(&conn, &db, &f, 20).expect("sql").expect("some");
+            plan(&conn, &sql, params)
+        };
+        let p = list(Filters::default());
+        assert!(
+            p.contains("USING INDEX sessions_updated") && !p.contains("TEMP B-TREE"),
+            "{p}"
+        );
+        let p = list(Filters {
+            repo: Some("o/r3".into()),
+            ..Default::default()
+        });
+        assert!(p.contains("sessions_repo"), "{p}");
+        let p = list(Filters {
+            commit: Some("0000000000000000000000000000000000000a".into()),
+            ..Default::default()
+        });
+        assert!(p.contains("sessions_commit"), "{p}");
+        let p = list(Filters {
+            cwd: Some("/home/u/p3".into()),
+            ..Default::default()
+        });
+        assert!(p.contains("sessions_cwd"), "{p}");
+        let p = list(Filters {
+            branch: Some("b3".into()),
+            ..Default::default()
+        });
+        assert!(p.contains("sessions_branch"), "{p}");
+
+        for order in [Order::Newest, Order::Rank] {
+            let (sql, params) =
+                search_sql(&conn, &db, "word", &Filters::default(), 20, order, ("", ""))
+                    .expect("sql")
+                    .expect("some");
+            let p = plan(&conn, &sql, params);
+            assert!(p.contains("VIRTUAL TABLE INDEX"), "{p}");
+            // The FTS table hands rows over newest first: no sort of every match.
+            assert!(
+                p.lines()
+                    .next()
+                    .is_some_and(|l| l.contains("items_fts") || l.contains("recent")),
+                "{p}"
+            );
+            if order == Order::Newest {
+                assert!(!p.contains("TEMP B-TREE"), "{p}");
+            }
+        }
+        let p = plan(
+            &conn,
+            &find_sql(),
+            vec![Value::Text("0000".into()), Value::Text("0000~".into())],
+        );
+        assert!(p.contains("sqlite_autoindex_sessions_1"), "{p}");
     }
 
     #[test]

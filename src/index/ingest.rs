@@ -178,7 +178,8 @@ pub fn refresh(
             "BEGIN IMMEDIATE;
              INSERT INTO items_fts(items_fts) VALUES('delete-all');
              DELETE FROM items; DELETE FROM files; DELETE FROM sessions;
-             COMMIT;",
+             COMMIT;
+             VACUUM;",
         )
         .map_err(db("clearing the index"))?;
     }
@@ -242,6 +243,11 @@ pub fn refresh(
         }
         tx.commit().map_err(db("committing"))?;
         progress(Progress { done, total });
+    }
+    if total > 0 {
+        // Keeps the planner's statistics current as the index grows; cheap when they are.
+        conn.execute_batch("PRAGMA optimize")
+            .map_err(db("optimizing"))?;
     }
     report.sessions = conn
         .query_row("SELECT count(*) FROM sessions", [], |r| r.get::<_, i64>(0))

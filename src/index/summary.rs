@@ -14,8 +14,8 @@ const MESSAGE_CHARS: usize = 4096;
 /// Reasoning summaries and commands.
 const SHORT_CHARS: usize = 1024;
 /// Tool output: its head, and its tail where build logs put the error.
-const OUTPUT_HEAD: usize = 600;
-const OUTPUT_TAIL: usize = 300;
+const OUTPUT_HEAD: usize = 480;
+const OUTPUT_TAIL: usize = 240;
 /// Longest title.
 const TITLE_CHARS: usize = 200;
 
@@ -188,7 +188,24 @@ fn clip_end(text: &str, max: usize) -> &str {
     &text[start..]
 }
 
+/// Older Codex versions wrap shell output as a JSON string `{"output":"...","metadata":{}}`:
+/// keep the output itself, not its escapes and metadata.
+fn unwrap_output(output: &str) -> std::borrow::Cow<'_, str> {
+    #[derive(serde::Deserialize)]
+    struct Wrapped {
+        output: String,
+    }
+    if output.trim_start().starts_with("{\"output\"")
+        && let Ok(w) = serde_json::from_str::<Wrapped>(output)
+    {
+        return std::borrow::Cow::Owned(w.output);
+    }
+    std::borrow::Cow::Borrowed(output)
+}
+
 fn head_and_tail(output: &str) -> String {
+    let output = unwrap_output(output);
+    let output = output.as_ref();
     if output.len() <= OUTPUT_HEAD + OUTPUT_TAIL {
         return output.to_string();
     }
@@ -280,6 +297,17 @@ mod tests {
             "the tail is kept"
         );
         assert!(out.text.len() < OUTPUT_HEAD + OUTPUT_TAIL + 10);
+    }
+
+    #[test]
+    fn wrapped_shell_output_is_unwrapped() {
+        let mut f = SessionFacts::default();
+        let out = add(
+            &mut f,
+            r#"{"type":"function_call_output","call_id":"c","output":"{\"output\":\"src/a.rs:1: fn main\\n\",\"metadata\":{\"exit_code\":0}}"}"#,
+        )
+        .expect("item");
+        assert_eq!(out.text, "src/a.rs:1: fn main\n");
     }
 
     #[test]
