@@ -58,6 +58,14 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// Another process is doing the same job (e.g. a second `rolldex archive`).
+    #[error("{what} (it holds {})", path.display())]
+    Busy {
+        /// The lock file held.
+        path: PathBuf,
+        /// Who holds it.
+        what: &'static str,
+    },
     /// No rollout matches the session id or prefix that was asked for.
     #[error("no session matches {id:?} under {}", home.display())]
     SessionNotFound {

@@ -118,10 +118,16 @@ pub fn session_id_from_path(path: &Path) -> Option<Uuid> {
 /// `home/archived_sessions`, sorted by path. Folders that do not exist are skipped;
 /// unreadable ones are returned in `errors` and the walk goes on.
 pub fn walk_rollouts(home: &Path) -> (Vec<PathBuf>, Vec<Error>) {
+    walk_named(home, is_rollout_name)
+}
+
+/// Every regular file under `home/sessions` and `home/archived_sessions` whose name
+/// satisfies `keep` (e.g. [`is_temp_name`] to find leftovers of a crashed run).
+pub fn walk_named(home: &Path, keep: fn(&str) -> bool) -> (Vec<PathBuf>, Vec<Error>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for top in [SESSIONS_DIR, ARCHIVED_DIR] {
-        walk_dir(&home.join(top), 0, &mut files, &mut errors);
+        walk_dir(&home.join(top), 0, keep, &mut files, &mut errors);
     }
     files.sort();
     (files, errors)
@@ -129,7 +135,13 @@ pub fn walk_rollouts(home: &Path) -> (Vec<PathBuf>, Vec<Error>) {
 
 /// Depth-limited walk: `sessions/YYYY/MM/DD` is three levels down; a little slack allows
 /// for odd layouts while a symlink loop cannot recurse forever.
-fn walk_dir(dir: &Path, depth: usize, files: &mut Vec<PathBuf>, errors: &mut Vec<Error>) {
+fn walk_dir(
+    dir: &Path,
+    depth: usize,
+    keep: fn(&str) -> bool,
+    files: &mut Vec<PathBuf>,
+    errors: &mut Vec<Error>,
+) {
     const MAX_DEPTH: usize = 6;
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
@@ -152,9 +164,9 @@ fn walk_dir(dir: &Path, depth: usize, files: &mut Vec<PathBuf>, errors: &mut Vec
         let Ok(ft) = entry.file_type() else { continue };
         if ft.is_dir() {
             if depth < MAX_DEPTH {
-                walk_dir(&path, depth + 1, files, errors);
+                walk_dir(&path, depth + 1, keep, files, errors);
             }
-        } else if ft.is_file() && entry.file_name().to_str().is_some_and(is_rollout_name) {
+        } else if ft.is_file() && entry.file_name().to_str().is_some_and(keep) {
             files.push(path);
         }
     }

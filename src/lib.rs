@@ -40,6 +40,7 @@
 //! # Ok::<(), rolldex::Error>(())
 //! ```
 
+pub mod archive;
 pub mod error;
 pub mod git_info;
 pub mod index;

@@ -471,6 +471,20 @@ fn find_sql() -> String {
     )
 }
 
+/// Every file the index knows, with its stored content checksum (set by the archive job).
+pub fn indexed_files(conn: &Connection, db: &Path) -> Result<Vec<(PathBuf, Option<String>)>> {
+    let dberr = |e| Error::db(db, "listing indexed files", e);
+    let mut stmt = conn
+        .prepare("SELECT path, checksum FROM files ORDER BY path")
+        .map_err(dberr)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((PathBuf::from(r.get::<_, String>(0)?), r.get(1)?))
+        })
+        .map_err(dberr)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(dberr)
+}
+
 /// What `stats` groups by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupBy {
@@ -569,23 +583,8 @@ pub fn parse_when(text: &str, now: OffsetDateTime, offset: UtcOffset, bound: Bou
     };
     let ms =
         |t: OffsetDateTime| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).map_err(|_| bad());
-    let is_duration = t.len() >= 2
-        && t[..t.len() - 1].bytes().all(|b| b.is_ascii_digit())
-        && t.bytes().last().is_some_and(|b| b.is_ascii_alphabetic());
-    if let Some(unit) = t.chars().last().filter(|_| is_duration) {
-        let n: i64 = t[..t.len() - 1].parse().map_err(|_| bad())?;
-        let unit_secs = match unit {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            'w' => 604_800,
-            _ => return Err(bad()),
-        };
-        let secs = n
-            .checked_mul(unit_secs)
-            .filter(|s| *s >= 0)
-            .ok_or_else(bad)?;
+    if let Some(secs) = duration_secs(t) {
+        let secs = secs.ok_or_else(bad)?;
         return ms(now.checked_sub(Duration::seconds(secs)).ok_or_else(bad)?);
     }
     if let Ok(date) = Date::parse(t, format_description!("[year]-[month]-[day]")) {
@@ -600,10 +599,57 @@ pub fn parse_when(text: &str, now: OffsetDateTime, offset: UtcOffset, bound: Bou
         .and_then(ms)
 }
 
+/// `None` when `t` is not shaped like a duration (digits and one unit letter);
+/// `Some(None)` when it is but is out of range or has an unknown unit.
+fn duration_secs(t: &str) -> Option<Option<i64>> {
+    let is_duration = t.len() >= 2
+        && t[..t.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        && t.bytes().last().is_some_and(|b| b.is_ascii_alphabetic());
+    if !is_duration {
+        return None;
+    }
+    let unit_secs = match t.as_bytes()[t.len() - 1] {
+        b's' => 1,
+        b'm' => 60,
+        b'h' => 3600,
+        b'd' => 86_400,
+        b'w' => 604_800,
+        _ => return Some(None),
+    };
+    Some(
+        t[..t.len() - 1]
+            .parse::<i64>()
+            .ok()
+            .and_then(|n| n.checked_mul(unit_secs)),
+    )
+}
+
+/// Parses a duration such as `90s`, `30m`, `12h`, `30d` or `2w`.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration> {
+    match duration_secs(text.trim()) {
+        Some(Some(secs)) => Ok(std::time::Duration::from_secs(secs as u64)),
+        _ => Err(Error::BadArgument(format!(
+            "{text:?} is not a duration such as 30d, 12h, 30m, 90s or 2w"
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn durations() {
+        assert_eq!(
+            parse_duration("30d").ok(),
+            Some(std::time::Duration::from_secs(30 * 86_400))
+        );
+        assert_eq!(parse_duration("0s").ok(), Some(std::time::Duration::ZERO));
+        for bad in ["30", "d", "-1d", "1y", "99999999999999999999w", "1.5d", ""] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn typed_words_never_become_fts_syntax() {

@@ -4,6 +4,7 @@
 //! printed once, as a chain, by [`main`]; a closed pipe (`rolldex show X | head`) is not
 //! an error.
 
+mod archive;
 mod filters;
 mod index;
 mod json;
@@ -63,6 +64,10 @@ enum Command {
     Resume(resume::ResumeArgs),
     /// Totals: sessions, items, tokens, raw and stored bytes.
     Stats(stats::StatsArgs),
+    /// Compress rollouts older than a duration with zstd, verified, safe to run from cron.
+    Archive(archive::ArchiveArgs),
+    /// Re-read every indexed rollout: it decodes, matches its checksum, and parses.
+    Verify(archive::VerifyArgs),
 }
 
 /// What every command gets besides its own arguments.
@@ -146,6 +151,8 @@ fn run(cli: Cli, local_offset: Result<UtcOffset, String>) -> anyhow::Result<Exit
         Command::Search(args) => search::run(&ctx, args, &mut out)?,
         Command::Resume(args) => resume::run(&ctx, args, &mut out)?,
         Command::Stats(args) => stats::run(&ctx, args, &mut out)?,
+        Command::Archive(args) => archive::run(&ctx, args, &mut out)?,
+        Command::Verify(args) => archive::verify(&ctx, args, &mut out)?,
     };
     out.flush()?;
     Ok(code)

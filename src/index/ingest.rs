@@ -256,6 +256,54 @@ pub fn refresh(
     Ok(report)
 }
 
+/// See [`Index::record_compressed`].
+pub fn record_compressed(
+    index: &mut Index,
+    plain: &Path,
+    zst: &Path,
+    checksum: &str,
+) -> Result<()> {
+    let db_path = index.path().to_path_buf();
+    let db = |e| Error::db(&db_path, "recording a compressed file", e);
+    let (Some(plain_s), Some(zst_s)) = (plain.to_str(), zst.to_str()) else {
+        return Ok(());
+    };
+    let meta = std::fs::metadata(zst).map_err(|e| Error::io(zst, "examining", e))?;
+    let _lock = lock_indexer(&db_path)?;
+    let tx = index
+        .writer()
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db)?;
+    let known = tx
+        .query_row("SELECT 1 FROM files WHERE path = ?1", [plain_s], |_| Ok(()))
+        .optional()
+        .map_err(db)?
+        .is_some();
+    if known {
+        // A row for the .zst may exist already, as a twin seen earlier.
+        tx.execute("DELETE FROM files WHERE path = ?1", [zst_s])
+            .map_err(db)?;
+        tx.execute(
+            "UPDATE files SET path = ?2, size = ?3, mtime_ns = ?4, compressed = 1, checksum = ?5
+             WHERE path = ?1",
+            params![
+                plain_s,
+                zst_s,
+                meta.len() as i64,
+                meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+                checksum
+            ],
+        )
+        .map_err(db)?;
+        tx.execute(
+            "UPDATE sessions SET path = ?2, stored_bytes = ?3, compressed = 1 WHERE path = ?1",
+            params![plain_s, zst_s, meta.len() as i64],
+        )
+        .map_err(db)?;
+    }
+    tx.commit().map_err(db)
+}
+
 /// Takes the indexer lock (`<db>.lock`, 0600), waiting for another indexer to finish. A
 /// separate file, because closing any descriptor of the database itself would drop
 /// SQLite's own POSIX locks.

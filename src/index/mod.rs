@@ -108,6 +108,13 @@ impl Index {
         ingest::refresh(self, home, opts, progress)
     }
 
+    /// Follows a rollout that the archive job compressed: its rows move to the `.zst`, with
+    /// the content checksum, and nothing is read again. A file the index does not know is
+    /// left to the next refresh.
+    pub fn record_compressed(&mut self, plain: &Path, zst: &Path, checksum: &str) -> Result<()> {
+        ingest::record_compressed(self, plain, zst, checksum)
+    }
+
     /// The writer connection (the indexer's).
     pub fn writer(&mut self) -> &mut Connection {
         &mut self.writer

@@ -1,6 +1,7 @@
 //! One module per area of the command line.
 
 mod archive;
+mod archive_job;
 mod big_lines;
 mod list;
 mod record;

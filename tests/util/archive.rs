@@ -319,3 +319,11 @@ pub fn expect(specs: &[Spec], keep: impl Fn(&Spec) -> bool) -> Vec<String> {
     v.sort();
     v
 }
+
+/// How many `.zst` rollouts a home holds.
+pub fn zst_count(home: &Path) -> usize {
+    crate::util::rollouts(home)
+        .iter()
+        .filter(|p| p.to_string_lossy().ends_with(".jsonl.zst"))
+        .count()
+}
