@@ -183,13 +183,7 @@ pub fn content_checksum(path: &Path) -> Result<Checksum> {
 /// Takes the archive lock in `home`, or fails at once if another run holds it.
 fn lock_run(home: &Path) -> Result<File> {
     let path = home.join(LOCK_NAME);
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(|e| Error::io(&path, "opening the archive lock", e))?;
+    let file = layout::open_lock_file(&path)?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(fs::TryLockError::WouldBlock) => Err(Error::Busy {

@@ -37,6 +37,19 @@ pub fn is_temp_name(name: &str) -> bool {
     name.starts_with(TEMP_PREFIX) && name.ends_with(".tmp")
 }
 
+/// Opens (creating it 0600) a lock file: an empty file only ever `flock`ed, so that two
+/// runs of the same job (indexer, archive) never interleave.
+pub fn open_lock_file(path: &Path) -> Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io(path, "opening a lock file", e))
+}
+
 /// The default home: `$CODEX_HOME`, else `~/.codex`.
 pub fn default_home() -> Option<PathBuf> {
     if let Some(h) = std::env::var_os("CODEX_HOME").filter(|h| !h.is_empty()) {

@@ -39,6 +39,27 @@
 //! }
 //! # Ok::<(), rolldex::Error>(())
 //! ```
+//!
+//! Indexing a home into SQLite and asking it questions ([`index`], [`query`]); compressing
+//! old rollouts ([`archive`]):
+//!
+//! ```no_run
+//! use rolldex::index::{Index, ingest::RefreshOptions};
+//! use rolldex::query::{self, Filters, Order};
+//! let home = std::path::Path::new("/home/me/.codex");
+//! let mut index = Index::open(&Index::default_path(home))?;
+//! let report = index.refresh(home, RefreshOptions::default(), &mut |_progress| {})?;
+//! println!("{} sessions, {} new items", report.sessions, report.items_indexed);
+//! let filters = Filters { repo: Some("acme/widget".into()), ..Default::default() };
+//! let conn = index.reader()?;
+//! for s in query::list(&conn, index.path(), &filters, 20)? {
+//!     println!("{} {}", s.id, s.title.unwrap_or_default());
+//! }
+//! for hit in query::search(&conn, index.path(), "mismatched types", &filters, 20, Order::Newest, ("", ""))? {
+//!     println!("{}:{} {}", hit.session.path, hit.seq, hit.snippet);
+//! }
+//! # Ok::<(), rolldex::Error>(())
+//! ```
 
 pub mod archive;
 pub mod error;

@@ -134,9 +134,15 @@ fn report_problems(report: &RefreshReport, detailed: bool) {
     }
 }
 
-/// Finds a session by id or prefix in the index: `Ok(None)` when the index does not know
-/// it (or knows a file that is gone), so the caller can look by file name.
+/// Finds a session by id or prefix in the index: `Ok(None)` when there is no index yet or
+/// it does not know the session (or knows a file that is gone), so the caller can look by
+/// file name.
 pub fn lookup(ctx: &Ctx, target: &str) -> anyhow::Result<Option<PathBuf>> {
+    // No index yet: finding one file by name must not wait for a whole archive to be
+    // indexed first.
+    if !ctx.db.exists() {
+        return Ok(None);
+    }
     let index = open_fresh(ctx)?;
     let conn = index.reader()?;
     let found = rolldex::query::find_by_prefix(&conn, index.path(), target)?;

@@ -20,8 +20,8 @@
 //! on where the last commit left off. A lock file keeps two indexers from interleaving.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::fs::File;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -311,13 +311,7 @@ fn lock_indexer(db_path: &Path) -> Result<File> {
     let mut name = db_path.as_os_str().to_owned();
     name.push(".lock");
     let path = PathBuf::from(name);
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(|e| Error::io(&path, "opening the indexer lock", e))?;
+    let file = layout::open_lock_file(&path)?;
     file.lock()
         .map_err(|e| Error::io(&path, "taking the indexer lock", e))?;
     Ok(file)
