@@ -499,3 +499,81 @@ fn an_index_from_a_newer_rolldex_is_refused_untouched() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn malformed_lines_are_reported_with_path_and_line_and_the_rest_is_indexed() {
+    let home = tempfile::tempdir().expect("tmp");
+    let specs = archive::generate(home.path(), 4, 21);
+    let victim = specs
+        .iter()
+        .find(|s| !s.compressed && !s.torn)
+        .expect("plain");
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .open(&victim.path)
+        .expect("open");
+    f.write_all(b"{not json at all\n\xff\xfe\n")
+        .expect("append");
+    writeln!(
+        f,
+        r#"{{"timestamp":"2026-03-01T10:00:00Z","type":"response_item","payload":{{"type":"message","role":"user","content":[{{"type":"input_text","text":"after the garbage comes albatross"}}]}}}}"#
+    )
+    .expect("append");
+    drop(f);
+    let lines = fs::read(&victim.path)
+        .expect("read")
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count();
+    let out = run(home.path(), &["index", "--json"], b"");
+    assert!(out.status.success());
+    let report: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).expect("json");
+    assert_eq!(report["malformed_lines"], 2, "{report}");
+    assert_eq!(report["sessions"], 4, "{report}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let at = |n: usize| format!("{}:{n}", victim.path.display());
+    assert!(
+        err.contains(&at(lines - 2)) && err.contains(&at(lines - 1)),
+        "{err}"
+    );
+    let hits = json_lines(&ok(home.path(), &["search", "albatross", "--json"], b""));
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0]["seq"], lines);
+    assert_eq!(hits[0]["errors"], 2);
+}
+
+#[test]
+fn the_index_can_live_elsewhere() {
+    let home = tempfile::tempdir().expect("tmp");
+    archive::generate(home.path(), 3, 8);
+    let elsewhere = tempfile::tempdir().expect("tmp");
+    let db = elsewhere.path().join("sub/my.sqlite");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rolldex"))
+        .arg("--home")
+        .arg(home.path())
+        .args(["list", "--json"])
+        .env("ROLLDEX_DB", &db)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(ids(&String::from_utf8_lossy(&out.stdout)).len(), 3);
+    assert!(db.is_file());
+    assert!(!home.path().join("rolldex.sqlite").exists());
+    let by_flag = ok(
+        home.path(),
+        &[
+            "--db",
+            db.to_str().expect("utf-8"),
+            "--no-refresh",
+            "list",
+            "--json",
+        ],
+        b"",
+    );
+    assert_eq!(ids(&by_flag).len(), 3);
+}
