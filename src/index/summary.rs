@@ -14,8 +14,8 @@ const MESSAGE_CHARS: usize = 4096;
 /// Reasoning summaries and commands.
 const SHORT_CHARS: usize = 1024;
 /// Tool output: its head, and its tail where build logs put the error.
-const OUTPUT_HEAD: usize = 480;
-const OUTPUT_TAIL: usize = 240;
+const OUTPUT_HEAD: usize = 400;
+const OUTPUT_TAIL: usize = 200;
 /// Longest title.
 const TITLE_CHARS: usize = 200;
 

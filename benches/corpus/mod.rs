@@ -1,0 +1,569 @@
+//! A realistic, deterministic corpus of rollouts for benchmarks: a `CODEX_HOME` with
+//! dated folders, both file shapes, a few repositories under several URL spellings,
+//! branches and commits, messages, reasoning with opaque encrypted content, shell calls
+//! with long outputs (build logs, diffs, test failures), apply_patch calls, token counts,
+//! turn contexts, base64 images, and one long session whose compaction history repeats
+//! earlier conversation megabytes apart. File sizes spread like real ones: most between
+//! 10 KB and 1 MB, and (when the total allows) a few of 50-300 MB.
+//!
+//! Shared by `examples/gen_corpus.rs` and the benches (included with `#[path]`).
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct CorpusSpec {
+    /// Number of sessions.
+    pub sessions: usize,
+    /// Total bytes to aim for.
+    pub total_bytes: u64,
+    /// Same seed, same corpus.
+    pub seed: u64,
+}
+
+/// One generated session.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub id: String,
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub repo_key: Option<&'static str>,
+    pub legacy: bool,
+    /// A word only this session contains (a "rare word" search).
+    pub rare_word: String,
+}
+
+/// What was generated.
+#[derive(Debug, Clone, Default)]
+pub struct Corpus {
+    pub sessions: Vec<SessionInfo>,
+    pub total_bytes: u64,
+}
+
+impl Corpus {
+    /// The biggest session.
+    pub fn biggest(&self) -> &SessionInfo {
+        self.sessions
+            .iter()
+            .max_by_key(|s| s.bytes)
+            .expect("a session")
+    }
+}
+
+/// SplitMix64: fast, deterministic.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed ^ 0x5DEE_CE66_D1CE_4E5B)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    pub fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}
+
+pub const REPOS: &[(&str, &[&str])] = &[
+    (
+        "github.com/acme/widget",
+        &[
+            "git@github.com:Acme/Widget.git",
+            "https://github.com/acme/widget",
+            "ssh://git@github.com/acme/widget.git",
+            "https://x-access-token:ghs_bench0token@github.com/acme/widget.git",
+        ],
+    ),
+    (
+        "github.com/acme/gadget",
+        &["https://github.com/acme/gadget.git"],
+    ),
+    ("gitlab.com/ops/deploy", &["git@gitlab.com:ops/deploy.git"]),
+    (
+        "github.com/person/dotfiles",
+        &["https://github.com/person/dotfiles"],
+    ),
+];
+const BRANCHES: &[&str] = &[
+    "main",
+    "feature/json-output",
+    "fix/parser",
+    "release-1.4",
+    "wip",
+];
+
+/// A vocabulary with a skewed frequency, like real text: the first words are common.
+const WORDS: &[&str] = &[
+    "the",
+    "to",
+    "a",
+    "of",
+    "and",
+    "in",
+    "is",
+    "error",
+    "test",
+    "fn",
+    "file",
+    "function",
+    "this",
+    "for",
+    "it",
+    "that",
+    "build",
+    "cargo",
+    "fix",
+    "with",
+    "on",
+    "not",
+    "we",
+    "use",
+    "parser",
+    "config",
+    "module",
+    "struct",
+    "impl",
+    "return",
+    "value",
+    "type",
+    "string",
+    "result",
+    "option",
+    "async",
+    "await",
+    "tokio",
+    "serde",
+    "json",
+    "index",
+    "query",
+    "search",
+    "archive",
+    "compress",
+    "widget",
+    "flag",
+    "output",
+    "input",
+    "line",
+    "path",
+    "directory",
+    "should",
+    "would",
+    "could",
+    "because",
+    "failing",
+    "passes",
+    "mismatched",
+    "types",
+    "borrow",
+    "checker",
+    "lifetime",
+    "trait",
+    "generic",
+    "closure",
+    "iterator",
+    "vector",
+    "hashmap",
+    "refactor",
+    "rename",
+    "extract",
+    "inline",
+    "benchmark",
+    "latency",
+    "throughput",
+    "memory",
+    "allocation",
+    "cache",
+    "database",
+    "migration",
+    "schema",
+    "transaction",
+    "commit",
+    "branch",
+    "merge",
+    "rebase",
+    "conflict",
+    "review",
+    "comment",
+    "docs",
+    "readme",
+    "changelog",
+    "release",
+];
+
+fn push_words(out: &mut String, rng: &mut Rng, n: usize) {
+    for i in 0..n {
+        if i > 0 {
+            out.push(' ');
+        }
+        // Zipf-like: square a uniform to favour the first words.
+        let u = rng.unit();
+        let idx = ((u * u) * WORDS.len() as f64) as usize;
+        out.push_str(WORDS[idx.min(WORDS.len() - 1)]);
+    }
+}
+
+fn words(rng: &mut Rng, n: usize) -> String {
+    let mut s = String::with_capacity(n * 7);
+    push_words(&mut s, rng, n);
+    s
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Opaque base64 (encrypted reasoning, images): incompressible beyond its 6 bits a byte.
+fn base64(rng: &mut Rng, len: usize) -> String {
+    let mut s = String::with_capacity(len);
+    while s.len() < len {
+        let mut r = rng.next();
+        for _ in 0..10 {
+            s.push(B64[(r & 63) as usize] as char);
+            r >>= 6;
+        }
+    }
+    s.truncate(len);
+    s
+}
+
+fn build_log(rng: &mut Rng, lines: usize) -> String {
+    let mut s = String::new();
+    for i in 0..lines {
+        let w = *rng.pick(WORDS);
+        s.push_str(&format!(
+            "   Compiling {w} v0.{}.{} (/home/dev/src/{w})\n",
+            i % 9,
+            rng.below(30)
+        ));
+    }
+    if rng.below(3) == 0 {
+        s.push_str("error[E0308]: mismatched types\n  --> src/parser.rs:42:17\n   |\n42 |     let n: u32 = line.len();\n   |            ---   ^^^^^^^^^^ expected `u32`, found `usize`\n");
+    } else {
+        s.push_str("    Finished `dev` profile [unoptimized + debuginfo] target(s) in 4.21s\n");
+    }
+    s
+}
+
+fn test_failure(rng: &mut Rng) -> String {
+    let mut s = String::from("running 48 tests\n");
+    for i in 0..40 {
+        s.push_str(&format!(
+            "test tests::case_{i}_{} ... ok\n",
+            rng.pick(WORDS)
+        ));
+    }
+    s.push_str("test tests::json_output ... FAILED\n\nfailures:\n\n---- tests::json_output stdout ----\nthread 'tests::json_output' panicked at src/cli.rs:88:9:\nassertion `left == right` failed\n  left: \"{\\\"a\\\":1}\"\n right: \"{\\\"a\\\": 1}\"\n");
+    s
+}
+
+fn diff(rng: &mut Rng, files: usize) -> (String, Vec<String>) {
+    let mut s = String::from("*** Begin Patch\n");
+    let mut names = Vec::new();
+    for _ in 0..files {
+        let name = format!("src/{}/{}.rs", rng.pick(WORDS), rng.pick(WORDS));
+        s.push_str(&format!("*** Update File: {name}\n@@\n"));
+        for _ in 0..rng.below(30) + 5 {
+            s.push_str(&format!("-    {}\n+    {}\n", words(rng, 8), words(rng, 8)));
+        }
+        names.push(name);
+    }
+    s.push_str("*** End Patch");
+    (s, names)
+}
+
+fn ts(ms: i64) -> String {
+    let t =
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).expect("time");
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
+/// 2025-03-01T00:00:00Z.
+const START_MS: i64 = 1_740_787_200_000;
+
+/// Writes the corpus under `home` (its `sessions/` folder) and says what it wrote.
+pub fn generate(home: &Path, spec: &CorpusSpec) -> io::Result<Corpus> {
+    let mut rng = Rng::new(spec.seed);
+    let n = spec.sessions.max(1);
+    // Sizes: log-uniform between 10 KB and 1 MB, plus a few big ones when the total allows.
+    let big_count = if spec.total_bytes >= 2_000_000_000 {
+        (n / 400).max(2)
+    } else {
+        0
+    };
+    let mut sizes: Vec<f64> = (0..n)
+        .map(|_| (10_000f64.ln() + rng.unit() * (1_000_000f64.ln() - 10_000f64.ln())).exp())
+        .collect();
+    let mut big_total = 0.0;
+    for i in 0..big_count.min(n) {
+        let s = 50e6 + rng.unit() * 250e6;
+        sizes[i * (n / big_count.max(1))] = s;
+        big_total += s;
+    }
+    let small_sum: f64 = sizes.iter().filter(|s| **s < 50e6).sum();
+    let scale = ((spec.total_bytes as f64 - big_total).max(0.0) / small_sum.max(1.0)).max(0.05);
+    for s in sizes.iter_mut().filter(|s| **s < 50e6) {
+        *s *= scale;
+    }
+    // The longest session carries the compaction history.
+    let longest = (0..n)
+        .max_by(|a, b| sizes[*a].total_cmp(&sizes[*b]))
+        .unwrap_or(0);
+
+    let mut corpus = Corpus::default();
+    let span_ms: i64 = 240 * 86_400_000;
+    for (i, size) in sizes.iter().enumerate() {
+        let created = START_MS + span_ms * i as i64 / n as i64 + rng.below(3_600_000) as i64;
+        let id = format!(
+            "{:08x}-{:04x}-7{:03x}-8{:03x}-{:012x}",
+            (created / 1000) as u32,
+            rng.below(0x10000),
+            rng.below(0x1000),
+            rng.below(0x1000),
+            rng.next() & 0xffff_ffff_ffff
+        );
+        let legacy = i % 7 == 3 && *size < 5e6;
+        let repo = (rng.below(6) != 0).then(|| rng.pick(REPOS));
+        let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(created) * 1_000_000)
+            .expect("time");
+        let dir = home.join(format!(
+            "sessions/{:04}/{:02}/{:02}",
+            t.year(),
+            u8::from(t.month()),
+            t.day()
+        ));
+        fs::create_dir_all(&dir)?;
+        let path = dir.join(format!(
+            "rollout-{:04}-{:02}-{:02}T{:02}-{:02}-{:02}-{id}.jsonl",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ));
+        let rare_word = format!("rare{}", &id[..8]);
+        let mut w = Writer {
+            out: BufWriter::with_capacity(1 << 20, fs::File::create(&path)?),
+            bytes: 0,
+            ms: created,
+            legacy,
+            history: Vec::new(),
+        };
+        let cwd = format!(
+            "/home/dev/src/{}",
+            repo.map_or("scratch", |r| r.0.rsplit('/').next().unwrap_or("x"))
+        );
+        let git = repo.map(|(_, spellings)| {
+            serde_json::json!({
+                "commit_hash": format!("{:016x}{:016x}{:08x}", rng.next(), rng.next(), rng.next() as u32),
+                "branch": rng.pick(BRANCHES),
+                "repository_url": rng.pick(spellings),
+            })
+        });
+        if legacy {
+            w.raw(serde_json::json!({"id": id, "timestamp": ts(created), "instructions": null, "git": git}))?;
+        } else {
+            w.line(
+                "session_meta",
+                serde_json::json!({
+                "id": id, "timestamp": ts(created), "cwd": cwd, "originator": "codex_cli_rs",
+                "cli_version": "0.98.0", "source": "cli", "model_provider": "openai",
+                "base_instructions": {"text": words(&mut rng, 900)}, "git": git}),
+            )?;
+        }
+        let mut turn = 0u64;
+        while (w.bytes as f64) < *size {
+            w.turn(
+                &mut rng,
+                &cwd,
+                turn,
+                if turn == 0 { Some(&rare_word) } else { None },
+            )?;
+            turn += 1;
+            if i == longest && turn.is_multiple_of(40) && !legacy {
+                w.compaction(&mut rng)?;
+            }
+        }
+        w.out.flush()?;
+        // Last written when its last line was, as on a real disk.
+        let file = w.out.into_inner().map_err(|e| e.into_error())?;
+        file.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_millis(w.ms as u64))?;
+        corpus.total_bytes += w.bytes;
+        corpus.sessions.push(SessionInfo {
+            id,
+            path,
+            bytes: w.bytes,
+            repo_key: repo.map(|r| r.0),
+            legacy,
+            rare_word,
+        });
+    }
+    Ok(corpus)
+}
+
+struct Writer {
+    out: BufWriter<fs::File>,
+    bytes: u64,
+    ms: i64,
+    legacy: bool,
+    /// Earlier conversation, repeated by compaction.
+    history: Vec<serde_json::Value>,
+}
+
+impl Writer {
+    fn raw(&mut self, v: serde_json::Value) -> io::Result<()> {
+        let s = v.to_string();
+        self.out.write_all(s.as_bytes())?;
+        self.out.write_all(b"\n")?;
+        self.bytes += s.len() as u64 + 1;
+        Ok(())
+    }
+
+    fn line(&mut self, kind: &str, payload: serde_json::Value) -> io::Result<()> {
+        self.ms += 700;
+        if self.legacy {
+            return match kind {
+                "response_item" => self.raw(payload),
+                _ => Ok(()),
+            };
+        }
+        self.raw(serde_json::json!({"timestamp": ts(self.ms), "type": kind, "payload": payload}))
+    }
+
+    fn item(&mut self, payload: serde_json::Value) -> io::Result<()> {
+        if self.history.len() < 400 {
+            self.history.push(payload.clone());
+        }
+        self.line("response_item", payload)
+    }
+
+    fn turn(&mut self, rng: &mut Rng, cwd: &str, turn: u64, rare: Option<&str>) -> io::Result<()> {
+        self.line(
+            "turn_context",
+            serde_json::json!({"turn_id": format!("t{turn}"), "cwd": cwd,
+            "approval_policy": "on-request", "sandbox_policy": {"type": "workspace-write"},
+            "model": "gpt-5-codex", "effort": "medium", "summary": "auto"}),
+        )?;
+        if turn == 0 && !self.legacy {
+            self.item(serde_json::json!({"type": "message", "role": "user", "content": [{"type": "input_text",
+                "text": format!("<environment_context>\n  <cwd>{cwd}</cwd>\n  <shell>bash</shell>\n</environment_context>")}]}))?;
+        }
+        let mut ask = {
+            let k = 6 + rng.below(40) as usize;
+            words(rng, k)
+        };
+        if let Some(r) = rare {
+            ask.push(' ');
+            ask.push_str(r);
+        }
+        self.item(serde_json::json!({"type": "message", "role": "user", "content": [{"type": "input_text", "text": ask}]}))?;
+        self.line(
+            "event_msg",
+            serde_json::json!({"type": "user_message", "message": ask, "images": []}),
+        )?;
+        if rng.below(25) == 0 {
+            let img = {
+                let k = 20_000 + rng.below(180_000) as usize;
+                base64(rng, k)
+            };
+            self.item(serde_json::json!({"type": "message", "role": "user", "content": [{"type": "input_image",
+                "image_url": format!("data:image/png;base64,{img}")}]}))?;
+        }
+        for c in 0..1 + rng.below(5) {
+            let summary = {
+                let k = 10 + rng.below(30) as usize;
+                words(rng, k)
+            };
+            let opaque = {
+                let k = 1000 + rng.below(4000) as usize;
+                base64(rng, k)
+            };
+            self.item(
+                serde_json::json!({"type": "reasoning", "id": format!("rs_{turn}_{c}"),
+                "summary": [{"type": "summary_text", "text": summary}],
+                "encrypted_content": opaque}),
+            )?;
+            self.line(
+                "event_msg",
+                serde_json::json!({"type": "agent_reasoning", "text": summary}),
+            )?;
+            let call_id = format!("call_{turn}_{c}");
+            if rng.below(4) == 0 {
+                let (patch, _) = {
+                    let k = 1 + rng.below(3) as usize;
+                    diff(rng, k)
+                };
+                self.item(
+                    serde_json::json!({"type": "custom_tool_call", "name": "apply_patch",
+                    "input": patch, "call_id": call_id, "status": "completed"}),
+                )?;
+                self.item(serde_json::json!({"type": "custom_tool_call_output", "call_id": call_id,
+                    "output": "{\"output\":\"Success. Updated the following files\",\"metadata\":{\"exit_code\":0}}"}))?;
+            } else {
+                let cmd = format!("cargo test -p {}", rng.pick(WORDS));
+                self.item(serde_json::json!({"type": "function_call", "name": "shell",
+                    "arguments": serde_json::json!({"command": ["bash", "-lc", cmd], "workdir": cwd}).to_string(),
+                    "call_id": call_id}))?;
+                let out = match rng.below(3) {
+                    0 => {
+                        let k = 20 + rng.below(300) as usize;
+                        build_log(rng, k)
+                    }
+                    1 => test_failure(rng),
+                    _ => {
+                        {
+                            let k = 1 + rng.below(4) as usize;
+                            diff(rng, k)
+                        }
+                        .0
+                    }
+                };
+                self.item(serde_json::json!({"type": "function_call_output", "call_id": call_id,
+                    "output": serde_json::json!({"output": out, "metadata": {"exit_code": 0, "duration_seconds": 1.2}}).to_string()}))?;
+            }
+            self.line("event_msg", serde_json::json!({"type": "token_count", "info": {"total_token_usage":
+                {"input_tokens": 1000 * turn, "output_tokens": 100 * turn, "total_tokens": 1100 * turn}}}))?;
+        }
+        let answer = {
+            let k = 20 + rng.below(200) as usize;
+            words(rng, k)
+        };
+        self.item(serde_json::json!({"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": answer}]}))?;
+        self.line(
+            "event_msg",
+            serde_json::json!({"type": "agent_message", "message": answer}),
+        )
+    }
+
+    /// A compaction: a summary plus the earlier conversation repeated, megabytes after it
+    /// was first written.
+    fn compaction(&mut self, rng: &mut Rng) -> io::Result<()> {
+        let history = self.history.clone();
+        self.line(
+            "compacted",
+            serde_json::json!({"message": words(rng, 120), "replacement_history": history}),
+        )
+    }
+}
