@@ -138,12 +138,40 @@ pub fn walk_rollouts(home: &Path) -> (Vec<PathBuf>, Vec<Error>) {
 /// satisfies `keep` (e.g. [`is_temp_name`] to find leftovers of a crashed run).
 pub fn walk_named(home: &Path, keep: fn(&str) -> bool) -> (Vec<PathBuf>, Vec<Error>) {
     let mut files = Vec::new();
+    let errors = walk_with(home, keep, &mut |path, _| files.push(path));
+    sort_paths(&mut files);
+    (files, errors)
+}
+
+/// Every rollout with its metadata, read during the walk: `stat` relative to the open
+/// folder is cheaper than a `stat` of each full path afterwards. Unsorted. A file whose
+/// metadata cannot be read comes with the error.
+pub fn walk_rollouts_with_metadata(
+    home: &Path,
+) -> (Vec<(PathBuf, io::Result<fs::Metadata>)>, Vec<Error>) {
+    let mut files = Vec::new();
+    let errors = walk_with(home, is_rollout_name, &mut |path, entry| {
+        files.push((path, entry.metadata()));
+    });
+    (files, errors)
+}
+
+/// Byte order, not `Path`'s component-wise order: the same result for these paths, and
+/// several times cheaper on tens of thousands of files.
+fn sort_paths(files: &mut [PathBuf]) {
+    files.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
+}
+
+fn walk_with(
+    home: &Path,
+    keep: fn(&str) -> bool,
+    found: &mut dyn FnMut(PathBuf, &fs::DirEntry),
+) -> Vec<Error> {
     let mut errors = Vec::new();
     for top in [SESSIONS_DIR, ARCHIVED_DIR] {
-        walk_dir(&home.join(top), 0, keep, &mut files, &mut errors);
+        walk_dir(&home.join(top), 0, keep, found, &mut errors);
     }
-    files.sort();
-    (files, errors)
+    errors
 }
 
 /// Depth-limited walk: `sessions/YYYY/MM/DD` is three levels down; a little slack allows
@@ -152,7 +180,7 @@ fn walk_dir(
     dir: &Path,
     depth: usize,
     keep: fn(&str) -> bool,
-    files: &mut Vec<PathBuf>,
+    found: &mut dyn FnMut(PathBuf, &fs::DirEntry),
     errors: &mut Vec<Error>,
 ) {
     const MAX_DEPTH: usize = 6;
@@ -172,15 +200,14 @@ fn walk_dir(
                 continue;
             }
         };
-        let path = entry.path();
         // file_type() does not follow symlinks: a linked folder is not descended into.
         let Ok(ft) = entry.file_type() else { continue };
         if ft.is_dir() {
             if depth < MAX_DEPTH {
-                walk_dir(&path, depth + 1, keep, files, errors);
+                walk_dir(&entry.path(), depth + 1, keep, found, errors);
             }
         } else if ft.is_file() && entry.file_name().to_str().is_some_and(keep) {
-            files.push(path);
+            found(entry.path(), &entry);
         }
     }
 }

@@ -134,14 +134,16 @@ impl Group {
     /// biggest, then the first by path.
     fn primary(&self) -> Option<&DiskFile> {
         let current = self.session.as_ref().map(|(_, p)| p.as_str());
-        self.disk.iter().min_by_key(|f| {
+        let rank = |f: &DiskFile| {
             (
                 f.compressed,
                 Some(f.key.as_str()) != current,
                 std::cmp::Reverse(f.size),
-                f.path.clone(),
             )
-        })
+        };
+        self.disk
+            .iter()
+            .min_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.key.cmp(&b.key)))
     }
 
     fn unchanged(&self) -> bool {
@@ -184,7 +186,7 @@ pub fn refresh(
         .map_err(db("clearing the index"))?;
     }
     let mut report = RefreshReport::default();
-    let (files, walk_errors) = layout::walk_rollouts(home);
+    let (files, walk_errors) = layout::walk_rollouts_with_metadata(home);
     // Rows under a folder that could not be listed are not "deleted files".
     let unlisted: Vec<PathBuf> = walk_errors
         .iter()
@@ -196,6 +198,10 @@ pub fn refresh(
     report.errors.extend(walk_errors);
     report.files_scanned = files.len() as u64;
 
+    if !opts.full && report.errors.is_empty() && nothing_changed(conn, db_path, &files)? {
+        // The common case, answered from one table: every file is where it was, as it was.
+        return finish(conn, db_path, report, started);
+    }
     let mut groups = load_groups(conn, db_path)?;
     place_files(files, &mut groups, &mut report);
     for (_, g) in groups.iter_mut() {
@@ -249,11 +255,52 @@ pub fn refresh(
         conn.execute_batch("PRAGMA optimize")
             .map_err(db("optimizing"))?;
     }
+    finish(conn, db_path, report, started)
+}
+
+fn finish(
+    conn: &Connection,
+    db_path: &Path,
+    mut report: RefreshReport,
+    started: Instant,
+) -> Result<RefreshReport> {
     report.sessions = conn
         .query_row("SELECT count(*) FROM sessions", [], |r| r.get::<_, i64>(0))
-        .map_err(db("counting sessions"))? as u64;
+        .map_err(|e| Error::db(db_path, "counting sessions", e))? as u64;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Whether the files on disk are exactly the rows of the `files` table, with the same
+/// sizes and mtimes: then there is nothing to do, and no session needs to be looked at.
+fn nothing_changed(
+    conn: &Connection,
+    db_path: &Path,
+    files: &[(PathBuf, std::io::Result<std::fs::Metadata>)],
+) -> Result<bool> {
+    let db = |e| Error::db(db_path, "reading the index", e);
+    let mut rows: HashMap<String, (i64, i64)> = HashMap::with_capacity(files.len());
+    let mut stmt = conn
+        .prepare_cached("SELECT path, size, mtime_ns FROM files")
+        .map_err(db)?;
+    let mut q = stmt.query([]).map_err(db)?;
+    while let Some(r) = q.next().map_err(db)? {
+        rows.insert(
+            r.get(0).map_err(db)?,
+            (r.get(1).map_err(db)?, r.get(2).map_err(db)?),
+        );
+    }
+    if rows.len() != files.len() {
+        return Ok(false);
+    }
+    Ok(files.iter().all(|(path, meta)| {
+        let (Some(p), Ok(m)) = (path.to_str(), meta) else {
+            return false;
+        };
+        rows.get(p).is_some_and(|(size, mtime)| {
+            *size == m.len() as i64 && *mtime == m.mtime() * 1_000_000_000 + m.mtime_nsec()
+        })
+    }))
 }
 
 /// See [`Index::record_compressed`].
@@ -370,19 +417,23 @@ fn load_groups(conn: &Connection, db_path: &Path) -> Result<BTreeMap<String, Gro
 
 /// Stats every file found and adds it to its session's group.
 fn place_files(
-    files: Vec<PathBuf>,
+    files: Vec<(PathBuf, std::io::Result<std::fs::Metadata>)>,
     groups: &mut BTreeMap<String, Group>,
     report: &mut RefreshReport,
 ) {
-    // Which session each known path belongs to, for files without a uuid in their name.
-    let mut known: HashMap<String, String> = HashMap::new();
-    for (id, g) in groups.iter() {
-        for r in &g.rows {
-            known.insert(r.path.clone(), id.clone());
+    // Which session each known path belongs to: needed for files without a uuid in their
+    // name, or one that vanished since the walk; built on first need.
+    let mut known: Option<HashMap<String, String>> = None;
+    let known_of = |groups: &BTreeMap<String, Group>| {
+        let mut m = HashMap::new();
+        for (id, g) in groups {
+            for r in &g.rows {
+                m.insert(r.path.clone(), id.clone());
+            }
         }
-    }
-    let mut seen = HashSet::new();
-    for path in files {
+        m
+    };
+    for (path, meta) in files {
         let Some(key) = path.to_str().map(str::to_owned) else {
             report.errors.push(Error::BadArgument(format!(
                 "{}: path is not UTF-8; not indexed",
@@ -390,10 +441,11 @@ fn place_files(
             )));
             continue;
         };
-        let meta = match std::fs::metadata(&path) {
+        let meta = match meta {
             Ok(m) => m,
             Err(e) => {
                 // Vanished since the walk, or unreadable: its rows stay as they are.
+                let known = known.get_or_insert_with(|| known_of(groups));
                 if let Some(g) = known.get(&key).and_then(|id| groups.get_mut(id)) {
                     g.skip = true;
                 }
@@ -410,7 +462,7 @@ fn place_files(
         };
         let id = match layout::session_id_from_path(&file.path) {
             Some(u) => u.to_string(),
-            None => match known.get(&file.key) {
+            None => match known.get_or_insert_with(|| known_of(groups)).get(&file.key) {
                 Some(id) => id.clone(),
                 None => {
                     // No uuid in the name: the file's own meta says which session it is.
@@ -436,9 +488,6 @@ fn place_files(
                 }
             },
         };
-        if !seen.insert(file.key.clone()) {
-            continue;
-        }
         groups.entry(id).or_default().disk.push(file);
     }
 }
