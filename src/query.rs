@@ -420,26 +420,44 @@ fn search_sql(
              WHERE items_fts MATCH ?{} ORDER BY items_fts.rowid DESC LIMIT ?",
             w.and()
         ),
+        // Scores for the window, snippets for the hits shown only: a snippet costs far more
+        // than a bm25 score.
         Order::Rank => format!(
             "WITH recent AS MATERIALIZED (
-                SELECT items_fts.rowid AS rid, bm25(items_fts) AS score, {snippet} AS snip
+                SELECT items_fts.rowid AS rid, bm25(items_fts) AS score
                 FROM items_fts JOIN items i ON i.rowid = items_fts.rowid
                 JOIN sessions s ON s.key = i.session_key
-                WHERE items_fts MATCH ?{} ORDER BY items_fts.rowid DESC LIMIT {RANK_WINDOW})
-             SELECT {SESSION_COLUMNS}, i.seq, i.ts_ms, i.kind, i.role, recent.snip, recent.score
-             FROM recent JOIN items i ON i.rowid = recent.rid
+                WHERE items_fts MATCH ?{} ORDER BY items_fts.rowid DESC LIMIT {RANK_WINDOW}),
+             top AS MATERIALIZED (
+                SELECT rid, score FROM recent ORDER BY score, rid DESC LIMIT ?)
+             SELECT {SESSION_COLUMNS}, i.seq, i.ts_ms, i.kind, i.role, {snippet}, top.score
+             FROM top JOIN items_fts ON items_fts.rowid = top.rid
+             JOIN items i ON i.rowid = top.rid
              JOIN sessions s ON s.key = i.session_key
-             ORDER BY recent.score, recent.rid DESC LIMIT ?",
+             WHERE items_fts MATCH ?
+             ORDER BY top.score, top.rid DESC",
             w.and()
         ),
     };
-    let mut params = vec![
-        Value::Text(marks.0.into()),
-        Value::Text(marks.1.into()),
-        Value::Text(fts),
-    ];
-    params.extend(w.params);
-    params.push(Value::Integer(limit_i64(limit)));
+    // Parameters in the order their `?` appear.
+    let marks = [Value::Text(marks.0.into()), Value::Text(marks.1.into())];
+    let limit = Value::Integer(limit_i64(limit));
+    let mut params = Vec::new();
+    match order {
+        Order::Newest => {
+            params.extend(marks);
+            params.push(Value::Text(fts));
+            params.extend(w.params);
+            params.push(limit);
+        }
+        Order::Rank => {
+            params.push(Value::Text(fts.clone()));
+            params.extend(w.params);
+            params.push(limit);
+            params.extend(marks);
+            params.push(Value::Text(fts));
+        }
+    }
     Ok(Some((sql, params)))
 }
 
@@ -798,16 +816,22 @@ mod tests {
                     .expect("sql")
                     .expect("some");
             let p = plan(&conn, &sql, params);
-            assert!(p.contains("VIRTUAL TABLE INDEX"), "{p}");
-            // The FTS table hands rows over newest first: no sort of every match.
-            assert!(
-                p.lines()
-                    .next()
-                    .is_some_and(|l| l.contains("items_fts") || l.contains("recent")),
-                "{p}"
-            );
-            if order == Order::Newest {
-                assert!(!p.contains("TEMP B-TREE"), "{p}");
+            assert!(p.contains("SCAN items_fts VIRTUAL TABLE INDEX"), "{p}");
+            // The FTS table hands rows over newest first: no sort of every match. Ranking
+            // sorts the bounded window only (after it is materialized), never the matches.
+            let lines: Vec<&str> = p.lines().collect();
+            let sorts: Vec<usize> = (0..lines.len())
+                .filter(|i| lines[*i].contains("TEMP B-TREE"))
+                .collect();
+            match order {
+                Order::Newest => assert!(sorts.is_empty(), "{p}"),
+                Order::Rank => {
+                    let window = lines
+                        .iter()
+                        .position(|l| l.contains("SCAN recent"))
+                        .expect("the window is scanned");
+                    assert!(sorts.len() == 1 && sorts[0] > window, "{p}");
+                }
             }
         }
         let p = plan(

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# Measures rolldex against the tools a user would otherwise use (ripgrep, the zstd CLI, a
+# find + head scan) on one generated corpus, and writes BENCHMARKS.md.
+#
+#   benches/compare.sh          # small: 1000 sessions, 300 MB, a 50 MB session (~5 min)
+#   benches/compare.sh full     # 2000 sessions, 2 GB, a 50 MB session, a 2 GB rollout
+#
+# Installs ripgrep, zstd and GNU time when missing (apt-get, as root or with sudo).
+# Every figure in BENCHMARKS.md is printed by this run; nothing is typed in by hand.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SIZE=${1:-small}
+case "$SIZE" in
+  small) SESSIONS=1000; TOTAL=300MB; BIG=50MB; HUGE= ;;
+  full)  SESSIONS=2000; TOTAL=2GB;   BIG=50MB; HUGE=2GB ;;
+  *) echo "usage: $0 [small|full]" >&2; exit 2 ;;
+esac
+
+need=()
+command -v rg >/dev/null || need+=(ripgrep)
+command -v zstd >/dev/null || need+=(zstd)
+[ -x /usr/bin/time ] || need+=(time)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}"
+fi
+
+echo "== building" >&2
+cargo build --release --locked --bin rolldex --example gen_corpus --example bench_probe >&2
+ROOT=$PWD
+R=$ROOT/target/release/rolldex
+GEN=$ROOT/target/release/examples/gen_corpus
+PROBE=$ROOT/target/release/examples/bench_probe
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+
+# Median, in microseconds, of N runs of a command (output discarded).
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+us() {
+  local n=$1; shift
+  for _ in $(seq "$n"); do
+    local s e
+    s=$(date +%s%N); "$@" >/dev/null 2>&1 || true; e=$(date +%s%N)
+    echo $(( (e - s) / 1000 ))
+  done | median
+}
+calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
+json() { sed -E "s/.*\"$2\":([^,}]*).*/\1/" "$1"; }
+
+echo "== generating the corpus ($SIZE)" >&2
+H=$W/home
+"$GEN" --sessions "$SESSIONS" --size "$TOTAL" --seed 42 --out "$H" >&2
+RAW=$(find "$H/sessions" -name '*.jsonl' -printf '%s\n' | awk '{s+=$1} END {print s}')
+FILES=$(find "$H/sessions" -name '*.jsonl' | wc -l)
+"$GEN" --sessions 1 --size "$BIG" --seed 43 --out "$W/big" >&2
+BIGF=$(find "$W/big/sessions" -name '*.jsonl')
+BIGZ=$W/rollout-big.jsonl.zst
+zstd -q -3 "$BIGF" -o "$BIGZ"
+# The same corpus compressed file by file, for the decompress-and-scan peer.
+Z=$W/zst
+cp -r "$H/sessions" "$Z"
+find "$Z" -name '*.jsonl' -print0 | xargs -0 zstd -q --rm -3
+
+echo "== index" >&2
+/usr/bin/time -f '%M' -o "$W/index.rss" "$R" --home "$H" index --json > "$W/index.json"
+INDEX_S=$(json "$W/index.json" seconds)
+INDEX_MBS=$(calc "$RAW / 1e6 / $INDEX_S" 0)
+INDEX_RSS_MB=$(calc "$(cat "$W/index.rss") / 1024" 0)
+DB_PCT=$(calc "100 * $(stat -c %s "$H/rolldex.sqlite") / $RAW" 1)
+REFRESH_US=$(us 7 "$R" --home "$H" index)
+for _ in 1 2 3 4 5; do "$R" --home "$H" index --json | sed -E 's/.*"seconds":([^,}]*).*/\1/'; done | sort -n > "$W/refresh.s"
+REFRESH_IN_US=$(calc "$(sed -n 3p "$W/refresh.s") * 1e6" 0)
+REFRESH_IN_10K_MS=$(calc "$REFRESH_IN_US / 1000 * 10000 / $FILES" 1)
+REFRESH_10K_MS=$(calc "$REFRESH_US / 1000 * 10000 / $FILES" 1)
+WALK_US=$(us 7 find "$H/sessions" -name 'rollout-*' -printf '%s %T@\n')
+WALK_10K_MS=$(calc "$WALK_US / 1000 * 10000 / $FILES" 1)
+
+STARTUP_US=$(us 7 "$R" --version)
+echo "== search" >&2
+MID=$(find "$H/sessions" -name '*.jsonl' | sort | sed -n "$((FILES / 2))p")
+RARE=rare$(basename "$MID" .jsonl | grep -oE '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' | cut -c1-8)
+COMMON=error
+declare -A S
+for w in "$RARE" "$COMMON"; do
+  k=$([ "$w" = "$RARE" ] && echo rare || echo common)
+  S[${k}_new]=$(us 7 "$R" --home "$H" --no-refresh search "$w" --limit 20 --json)
+  S[${k}_rank]=$(us 7 "$R" --home "$H" --no-refresh search "$w" --rank --limit 20 --json)
+  S[${k}_rg]=$(us 3 rg -l -F "$w" "$H/sessions")
+  S[${k}_rgz]=$(us 1 rg -z -l -F "$w" "$Z")
+done
+[ "$("$R" --home "$H" --no-refresh search "$RARE" --json | wc -l)" -ge 1 ] || { echo "rare word not found" >&2; exit 1; }
+
+echo "== list and lookup" >&2
+LIST_US=$(us 7 "$R" --home "$H" --no-refresh list --repo acme/widget --since 2025-06-01 --json --limit 50)
+HEADSCAN_US=$(us 3 sh -c "find '$H/sessions' -name '*.jsonl' -exec head -qn1 {} + | grep -ic acme/widget")
+ID8=$(echo "$RARE" | cut -c5-12)
+LOOKUP_US=$(us 7 "$R" --home "$H" --no-refresh resume "$ID8")
+FIND_US=$(us 7 find "$H/sessions" -name "*$ID8*")
+
+echo "== archive and compression peers" >&2
+A=$W/arch
+mkdir -p "$A/sessions"
+# A fixed ~60 MB sample of whole files, the same for every compressor.
+find "$H/sessions" -name '*.jsonl' -printf '%s %p\n' | sort -k2 | awk 's <= 60e6 {s+=$1; print $2}' > "$W/sample"
+SAMPLE=$(xargs -a "$W/sample" stat -c %s | awk '{s+=$1} END {print s}')
+while read -r f; do cp --preserve=timestamps "$f" "$A/sessions/"; done < "$W/sample"
+find "$A/sessions" -name '*.jsonl' -exec touch -d '60 days ago' {} +
+s=$(date +%s%N)
+"$R" --home "$A" archive --older-than 30d --json > "$W/archive.json"
+ARCH_S=$(calc "($(date +%s%N) - $s) / 1e9" 3)
+ARCH_RATIO=$(calc "$(json "$W/archive.json" bytes_in) / $(json "$W/archive.json" bytes_out)" 3)
+ARCH_MBS=$(calc "$SAMPLE / 1e6 / $ARCH_S" 0)
+find "$A/sessions" -name '*.zst' -print0 | xargs -0 zstd -q -t   # stock zstd decodes every file
+peer() {  # ratio and MB/s of the zstd CLI on each file of the sample
+  local out=0 s e
+  s=$(date +%s%N)
+  while read -r f; do out=$((out + $(zstd -q -c "$@" "$f" | wc -c))); done < "$W/sample"
+  e=$(date +%s%N)
+  echo "$(calc "$SAMPLE / $out" 3) $(calc "$SAMPLE / 1e6 / (($e - $s) / 1e9)" 0)"
+}
+read -r Z3_RATIO Z3_MBS < <(peer -3 -T1)
+read -r Z19_RATIO Z19_MBS < <(peer -19 -T1)
+read -r ZL_RATIO ZL_MBS < <(peer -3 --long=27 -T1)
+
+echo "== in-process probe" >&2
+"$PROBE" --home "$H" --big "$BIGF" --big-zst "$BIGZ" --rare "$RARE" --common "$COMMON" > "$W/probe.json"
+P() { calc "$(json "$W/probe.json" "$1")" "${2:-1}"; }
+BIG_RSS_MB=$(calc "$( { /usr/bin/time -f '%M' "$R" --home "$W/big" index --full >/dev/null; } 2>&1 | tail -1) / 1024" 0)
+HUGE_LINE="| peak memory indexing one big rollout | $BIG_RSS_MB MB for $BIG | - | - | ≤ 64 MB for 2 GB (run \`compare.sh full\`) |"
+if [ -n "$HUGE" ]; then
+  "$GEN" --sessions 1 --size "$HUGE" --seed 44 --out "$W/huge" >&2
+  HUGE_RSS_MB=$(calc "$( { /usr/bin/time -f '%M' "$R" --home "$W/huge" index >/dev/null; } 2>&1 | tail -1) / 1024" 0)
+  HUGE_LINE="| peak memory indexing one $HUGE rollout | $HUGE_RSS_MB MB | - | - | ≤ 64 MB |"
+fi
+
+ratio() { calc "$2 / $1" "${3:-1}"; }  # how many times faster rolldex ($1) is than the peer ($2)
+ms() { calc "$1 / 1000" 2; }
+CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
+MEM=$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
+{
+cat <<EOF
+# Benchmarks
+
+Generated by \`benches/compare.sh $SIZE\` on $(date -u +%Y-%m-%d) (rolldex $(git rev-parse --short HEAD)).
+Machine: $(nproc) cores, $CPU, $MEM, Linux $(uname -r). Single runs or medians of a few; a
+noisy machine moves them by tens of percent.
+
+Corpus: \`gen_corpus --sessions $SESSIONS --size $TOTAL --seed 42\`: $FILES rollouts,
+$(calc "$RAW / 1e6" 0) MB; a separate $BIG session for show/resume; ripgrep $(rg --version | head -1 | cut -d' ' -f2),
+$(zstd --version | grep -oE 'v[0-9.]+').
+End-to-end times include starting the process (\`rolldex --version\` alone: $(ms "$STARTUP_US") ms
+here); in-process ones do not. "×" is how many times faster rolldex is than the peer.
+
+| metric | rolldex | peer | × | target |
+| --- | --- | --- | --- | --- |
+| full index | $INDEX_MBS MB/s, $INDEX_RSS_MB MB peak, index $DB_PCT% of raw | - | - | ≥ 150 MB/s per core; index < 15% |
+| refresh, nothing changed, in-process | $REFRESH_IN_10K_MS ms per 10k files | - | - | ≤ 20 ms per 10k files |
+| refresh, nothing changed, end to end | $REFRESH_10K_MS ms per 10k files | find + stat walk: $WALK_10K_MS ms | $(ratio "$REFRESH_US" "$WALK_US" 2) | - |
+| search rare word, newest 20 | $(ms "${S[rare_new]}") ms | rg -l raw: $(ms "${S[rare_rg]}") ms | $(ratio "${S[rare_new]}" "${S[rare_rg]}") | ≥ 100× |
+| search rare word vs .zst corpus | $(ms "${S[rare_new]}") ms | rg -z -l: $(ms "${S[rare_rgz]}") ms | $(ratio "${S[rare_new]}" "${S[rare_rgz]}") | ≥ 1000× |
+| search rare word, ranked | $(ms "${S[rare_rank]}") ms | rg -l raw: $(ms "${S[rare_rg]}") ms | $(ratio "${S[rare_rank]}" "${S[rare_rg]}") | ≥ 100× |
+| search common word ("$COMMON"), newest 20 | $(ms "${S[common_new]}") ms | rg -l raw: $(ms "${S[common_rg]}") ms | $(ratio "${S[common_new]}" "${S[common_rg]}") | ≥ 100× |
+| search common word vs .zst corpus | $(ms "${S[common_new]}") ms | rg -z -l: $(ms "${S[common_rgz]}") ms | $(ratio "${S[common_new]}" "${S[common_rgz]}") | ≥ 1000× |
+| search common word, ranked | $(ms "${S[common_rank]}") ms | rg -l raw: $(ms "${S[common_rg]}") ms | $(ratio "${S[common_rank]}" "${S[common_rg]}") | ≥ 100× |
+| search in-process, newest 20: rare / common | $(P search_rare_newest_us 0) µs / $(P search_common_newest_us 0) µs | rg -l raw: $(ms "${S[rare_rg]}") ms / $(ms "${S[common_rg]}") ms | $(ratio "$(json "$W/probe.json" search_rare_newest_us)" "${S[rare_rg]}" 0) / $(ratio "$(json "$W/probe.json" search_common_newest_us)" "${S[common_rg]}" 0) | ≥ 100× |
+| search in-process, ranked: rare / common | $(P search_rare_ranked_us 0) µs / $(P search_common_ranked_us 0) µs | rg -l raw: $(ms "${S[rare_rg]}") ms / $(ms "${S[common_rg]}") ms | $(ratio "$(json "$W/probe.json" search_rare_ranked_us)" "${S[rare_rg]}" 0) / $(ratio "$(json "$W/probe.json" search_common_ranked_us)" "${S[common_rg]}" 0) | ≥ 100× |
+| list by repo + date, end to end | $(ms "$LIST_US") ms | find + head scan: $(ms "$HEADSCAN_US") ms | $(ratio "$LIST_US" "$HEADSCAN_US") | - |
+| list by repo + date, in-process | $(P list_repo_since_us 0) µs | - | - | ≤ 1 ms |
+| find a session by id prefix (resume) | $(ms "$LOOKUP_US") ms | find -name: $(ms "$FIND_US") ms | $(ratio "$LOOKUP_US" "$FIND_US") | - |
+| show/resume parse, raw | $(P show_raw_mb_s 0) MB/s | serde_json Value per line: $(P serde_json_mb_s 0) MB/s | $(calc "$(json "$W/probe.json" show_raw_mb_s) / $(json "$W/probe.json" serde_json_mb_s)" 2) | ≥ 0.9 |
+| show/resume parse, .zst | $(P show_zst_mb_s 0) MB/s | serde_json on the raw file: $(P serde_json_mb_s 0) MB/s | $(calc "$(json "$W/probe.json" show_zst_mb_s) / $(json "$W/probe.json" serde_json_mb_s)" 2) | ≥ 0.9 |
+| archive (compress + verify), $(calc "$SAMPLE / 1e6" 0) MB sample | ratio $ARCH_RATIO at $ARCH_MBS MB/s | zstd -3 -T1: $Z3_RATIO at $Z3_MBS MB/s | speed $(calc "$ARCH_MBS / $Z3_MBS" 2) | speed ≥ 1 vs zstd -3 -T1 |
+| archive ratio | $ARCH_RATIO | zstd -19: $Z19_RATIO at $Z19_MBS MB/s | ratio $(calc "$ARCH_RATIO / $Z19_RATIO" 3) | ratio ≥ 1 vs zstd -19 |
+| archive ratio | $ARCH_RATIO | zstd -3 --long=27: $ZL_RATIO at $ZL_MBS MB/s | ratio $(calc "$ARCH_RATIO / $ZL_RATIO" 3) | - |
+| recorder | $(P recorder_items_per_s 0) items/s; record_items p50 $(P record_items_p50_us 2) µs, p99 $(P record_items_p99_us 2) µs | - | - | ≥ 200k items/s, p99 ≤ 20 µs |
+$HUGE_LINE
+
+Every archived file passed \`zstd -t\` (stock zstd reads them).
+EOF
+} > BENCHMARKS.md
+cat BENCHMARKS.md

@@ -1,0 +1,187 @@
+//! In-process measurements for `benches/compare.sh`, printed as one JSON object: what a
+//! command-line timing cannot see (the recorder's per-call latency, `list` without process
+//! start-up, parse throughput against plain serde_json on the same file).
+//!
+//! ```sh
+//! cargo run --release --example bench_probe -- --home H --big FILE.jsonl --big-zst FILE.jsonl.zst
+//! ```
+
+use std::fs;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use rolldex::index::Index;
+use rolldex::query::{self, Filters};
+use rolldex::reader::{Entry, RolloutReader};
+
+/// Measure rolldex in-process.
+#[derive(Debug, Parser)]
+struct Args {
+    /// An indexed home.
+    #[arg(long)]
+    home: PathBuf,
+    /// A big plain rollout, and the same compressed.
+    #[arg(long)]
+    big: PathBuf,
+    #[arg(long)]
+    big_zst: PathBuf,
+    /// A word only one session contains.
+    #[arg(long)]
+    rare: String,
+    /// A word in most sessions.
+    #[arg(long, default_value = "error")]
+    common: String,
+    /// Recorder calls to time.
+    #[arg(long, default_value_t = 200_000)]
+    items: usize,
+}
+
+/// Median of `runs` timings of `f`.
+fn median(runs: usize, mut f: impl FnMut()) -> Duration {
+    let mut v: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn parse_all(path: &Path) -> u64 {
+    let mut r = RolloutReader::open(path).expect("open");
+    let mut n = 0;
+    while let Some(e) = r.next_entry() {
+        if let Entry::Record(rec) = e.expect("entry") {
+            n += rec.number & 1;
+        }
+    }
+    n
+}
+
+fn serde_values(path: &Path) -> usize {
+    let f = std::io::BufReader::with_capacity(256 * 1024, fs::File::open(path).expect("open"));
+    let mut n = 0;
+    for line in f.split(b'\n') {
+        let v: serde_json::Value = serde_json::from_slice(&line.expect("line")).expect("json");
+        n += v.is_object() as usize;
+    }
+    n
+}
+
+fn main() {
+    let args = Args::parse();
+    let mb = fs::metadata(&args.big).expect("big").len() as f64 / 1e6;
+    let show_raw = median(5, || {
+        std::hint::black_box(parse_all(&args.big));
+    });
+    let show_zst = median(5, || {
+        std::hint::black_box(parse_all(&args.big_zst));
+    });
+    let serde = median(5, || {
+        std::hint::black_box(serde_values(&args.big));
+    });
+
+    let index = Index::open(&Index::default_path(&args.home)).expect("index");
+    let conn = index.reader().expect("reader");
+    let filters = Filters {
+        repo: Some("acme/widget".into()),
+        since_ms: Some(1_748_736_000_000), // 2025-06-01
+        ..Default::default()
+    };
+    let list = median(101, || {
+        std::hint::black_box(query::list(&conn, index.path(), &filters, 50).expect("list"));
+    });
+    let mut search = serde_json::Map::new();
+    for (name, word) in [("rare", &args.rare), ("common", &args.common)] {
+        for (oname, order) in [
+            ("newest", query::Order::Newest),
+            ("ranked", query::Order::Rank),
+        ] {
+            let t = median(21, || {
+                let hits = query::search(
+                    &conn,
+                    index.path(),
+                    word,
+                    &Filters::default(),
+                    20,
+                    order,
+                    ("", ""),
+                )
+                .expect("search");
+                assert!(!hits.is_empty(), "{word} not found");
+                std::hint::black_box(hits);
+            });
+            search.insert(
+                format!("search_{name}_{oname}_us"),
+                (t.as_secs_f64() * 1e6).into(),
+            );
+        }
+    }
+    let sessions = query::count(&conn, index.path(), &Filters::default()).expect("count");
+
+    // The recorder: one item per call, as an agent records them.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let home = tempfile::tempdir().expect("tmp");
+    let info = rolldex::SessionInfo {
+        cwd: home.path().to_path_buf(),
+        originator: "bench".into(),
+        cli_version: "0".into(),
+        source: "exec".into(),
+        model_provider: None,
+        instructions: None,
+        forked_from_id: None,
+    };
+    let opts = rolldex::RecorderOptions {
+        collect_git: false,
+        local_offset: Some(time::UtcOffset::UTC),
+        ..Default::default()
+    };
+    let item = serde_json::json!({"type": "message", "role": "assistant",
+        "content": [{"type": "output_text", "text": "The parser treats an empty line as end of input; skipping blank lines fixes it."}]});
+    let (items_per_s, p50, p99) = rt.block_on(async {
+        let rec = rolldex::Recorder::create(home.path(), uuid::Uuid::now_v7(), info, opts)
+            .await
+            .expect("recorder");
+        let mut lat = Vec::with_capacity(args.items);
+        let start = Instant::now();
+        for _ in 0..args.items {
+            let t = Instant::now();
+            rec.record_items(std::slice::from_ref(&item))
+                .await
+                .expect("record");
+            lat.push(t.elapsed());
+        }
+        rec.shutdown().await.expect("shutdown");
+        let total = start.elapsed();
+        lat.sort();
+        (
+            args.items as f64 / total.as_secs_f64(),
+            lat[lat.len() / 2],
+            lat[lat.len() * 99 / 100],
+        )
+    });
+
+    let mut out = serde_json::json!({
+        "big_mb": mb,
+        "show_raw_mb_s": mb / show_raw.as_secs_f64(),
+        "show_zst_mb_s": mb / show_zst.as_secs_f64(),
+        "serde_json_mb_s": mb / serde.as_secs_f64(),
+        "list_repo_since_us": list.as_secs_f64() * 1e6,
+        "sessions": sessions,
+        "recorder_items_per_s": items_per_s,
+        "record_items_p50_us": p50.as_secs_f64() * 1e6,
+        "record_items_p99_us": p99.as_secs_f64() * 1e6,
+    });
+    if let Some(o) = out.as_object_mut() {
+        o.extend(search);
+    }
+    println!("{out}");
+}
