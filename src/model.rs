@@ -14,6 +14,8 @@
 //! Nothing here serializes a parsed line back: the files are never rewritten, so the exact
 //! bytes of a line are whatever the reader read.
 
+use std::marker::PhantomData;
+
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -460,6 +462,14 @@ pub fn parse_line(bytes: &[u8]) -> Result<ParsedLine, LineErrorKind> {
         std::str::from_utf8(bytes.trim_ascii_end()).map_err(|e| LineErrorKind::InvalidUtf8 {
             valid_up_to: e.valid_up_to(),
         })?;
+    match parse_envelope_fast(text) {
+        Some(line) => Ok(line),
+        None => parse_general(text),
+    }
+}
+
+/// Any line, in either shape: the shape-deciding keys first, then the payload.
+fn parse_general(text: &str) -> Result<ParsedLine, LineErrorKind> {
     let probe: Probe<'_> = serde_json::from_str(text).map_err(|e| {
         if e.is_data() {
             LineErrorKind::Shape(e.to_string())
@@ -524,6 +534,113 @@ fn parse_envelope_payload(kind: &str, payload: &RawValue) -> Result<RolloutItem,
             payload: RawJson(payload.to_owned()),
         },
     })
+}
+
+/// One pass over the common envelope lines, `response_item` and `event_msg` with `type`
+/// before `payload` (the order every writer emits): the payload is read straight into its
+/// typed form instead of being scanned once to find its end and again to read it.
+/// `None` for anything else, or anything unusual (duplicate keys, a kind kept raw, a
+/// payload of another shape): [`parse_line`]'s general path then decides, so both paths
+/// always agree.
+fn parse_envelope_fast(text: &str) -> Option<ParsedLine> {
+    enum Payload {
+        Item(RawItem),
+        Event(RawEvent),
+    }
+    struct Envelope {
+        timestamp: Option<String>,
+        payload: Payload,
+    }
+    struct Fast;
+    impl<'de> serde::de::Visitor<'de> for Fast {
+        type Value = Envelope;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an envelope line")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Envelope, A::Error> {
+            use serde::de::Error;
+            let (mut timestamp, mut kind, mut payload) = (None, None, None);
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                match key.as_ref() {
+                    "timestamp" if timestamp.is_none() => {
+                        timestamp = Some(map.next_value::<Lenient<String>>()?.0)
+                    }
+                    "type" if kind.is_none() => kind = Some(map.next_value::<Lenient<String>>()?.0),
+                    "payload" if payload.is_none() => {
+                        payload = Some(match kind.as_ref().and_then(|k| k.as_deref()) {
+                            Some("response_item") => {
+                                Payload::Item(map.next_value_seed(MapOnly(PhantomData))?)
+                            }
+                            Some("event_msg") => {
+                                Payload::Event(map.next_value_seed(MapOnly(PhantomData))?)
+                            }
+                            _ => return Err(A::Error::custom("not a fast kind")),
+                        })
+                    }
+                    // A key only the general path reads, or one seen twice.
+                    "timestamp" | "type" | "payload" | "record_type" | "id" => {
+                        return Err(A::Error::custom("not a plain envelope"));
+                    }
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            match payload {
+                Some(payload) => Ok(Envelope {
+                    timestamp: timestamp.flatten(),
+                    payload,
+                }),
+                None => Err(A::Error::custom("no payload")),
+            }
+        }
+    }
+    struct Line(Envelope);
+    impl<'de> Deserialize<'de> for Line {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Line, D::Error> {
+            d.deserialize_map(Fast).map(Line)
+        }
+    }
+    let Line(env) = serde_json::from_str(text).ok()?;
+    let item = match env.payload {
+        Payload::Item(it) => RolloutItem::ResponseItem(build_item(it).ok()?),
+        Payload::Event(ev) => RolloutItem::EventMsg(build_event(ev).ok()?),
+    };
+    Some(ParsedLine {
+        shape: Shape::Envelope,
+        timestamp: env.timestamp,
+        item,
+    })
+}
+
+/// Deserializes `T` from a JSON object only: a derived struct would also accept an array,
+/// which the general path rejects as a payload.
+struct MapOnly<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> serde::de::DeserializeSeed<'de> for MapOnly<T> {
+    type Value = T;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_map(V(PhantomData))
+    }
+}
+
+/// A value read leniently: absent when it has another type (as `lenient` fields are).
+struct Lenient<T>(Option<T>);
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        lenient(d).map(Lenient)
+    }
 }
 
 /// Only the keys that decide a line's shape; everything else is skipped without being
@@ -655,6 +772,14 @@ struct RawPart {
 
 fn parse_response_item(raw: &RawValue) -> Result<ResponseItem, LineErrorKind> {
     let it: RawItem = parse_object(raw, "response item")?;
+    Ok(build_item(it).unwrap_or_else(|kind| ResponseItem::Other {
+        kind,
+        raw: RawJson(raw.to_owned()),
+    }))
+}
+
+/// The typed item, or `Err(kind)` for a kind kept raw (the caller has the raw JSON).
+fn build_item(it: RawItem) -> Result<ResponseItem, String> {
     let kind = it.kind.unwrap_or_default();
     let texts = |parts: Option<Vec<RawPart>>| -> Vec<String> {
         parts
@@ -730,10 +855,7 @@ fn parse_response_item(raw: &RawValue) -> Result<ResponseItem, LineErrorKind> {
                 .and_then(Value::as_str)
                 .map(str::to_string),
         },
-        _ => ResponseItem::Other {
-            kind,
-            raw: RawJson(raw.to_owned()),
-        },
+        _ => return Err(kind),
     })
 }
 
@@ -791,6 +913,14 @@ struct RawCompacted {
 
 fn parse_event(raw: &RawValue) -> Result<EventMsg, LineErrorKind> {
     let ev: RawEvent = parse_object(raw, "event_msg")?;
+    Ok(build_event(ev).unwrap_or_else(|kind| EventMsg::Other {
+        kind,
+        raw: RawJson(raw.to_owned()),
+    }))
+}
+
+/// The typed event, or `Err(kind)` for a kind kept raw (the caller has the raw JSON).
+fn build_event(ev: RawEvent) -> Result<EventMsg, String> {
     let kind = ev.kind.unwrap_or_default();
     Ok(match kind.as_str() {
         "user_message" => EventMsg::UserMessage {
@@ -813,10 +943,7 @@ fn parse_event(raw: &RawValue) -> Result<EventMsg, LineErrorKind> {
             turn_id: ev.turn_id,
             last_agent_message: ev.last_agent_message,
         },
-        _ => EventMsg::Other {
-            kind,
-            raw: RawJson(raw.to_owned()),
-        },
+        _ => return Err(kind),
     })
 }
 
@@ -876,6 +1003,39 @@ fn lenient_len<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_one_pass_envelope_path_agrees_with_the_general_path() {
+        let lines = [
+            r#"{"timestamp":"2026-01-01T00:00:00Z","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"hi \u00e9"}]}}"#,
+            r#"{"timestamp":"t","type":"response_item","payload":{"type":"function_call","name":"shell","arguments":"{\"command\":[\"ls\"]}","call_id":"c"}}"#,
+            r#"{"timestamp":"t","type":"response_item","payload":{"type":"function_call_output","call_id":"c","output":[{"type":"text","text":"a"}]}}"#,
+            r#"{"timestamp":"t","type":"response_item","payload":{"type":"reasoning","summary":[{"type":"summary_text","text":"s"}],"encrypted_content":"xyz"}}"#,
+            r#"{"timestamp":"t","type":"response_item","payload":{"type":"brand_new","x":1}}"#,
+            r#"{"timestamp":"t","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"total_tokens":5}}}}"#,
+            r#"{"timestamp":"t","type":"event_msg","payload":{"type":"mystery","x":[1,2]}}"#,
+            r#"{"timestamp":"t","type":"event_msg","payload":{"type":"user_message","message":5}}"#,
+            r#"{"timestamp":7,"type":"event_msg","payload":{"type":"agent_message","message":"m"}}"#,
+            r#"{"payload":{"type":"message","role":"user","content":[]},"type":"response_item"}"#,
+            r#"{"timestamp":"t","type":"response_item","payload":["message","user"]}"#,
+            r#"{"timestamp":"t","type":"response_item","payload":"nope"}"#,
+            r#"{"timestamp":"t","type":"response_item","type":"event_msg","payload":{}}"#,
+            r#"{"timestamp":"t","type":"event_msg","payload":{"type":"user_message"},"payload":{}}"#,
+            r#"{"timestamp":"t","type":"response_item","payload":{"type":"message"},"extra":[1,{"a":2}]}"#,
+            r#"{"timestamp":"t","type":"response_item","payload":{"type":"message","role":"user","role":"x"}}"#,
+            r#"{"timestamp":"t","type":"turn_context","payload":{"model":"m"}}"#,
+            r#"{"id":"abc","timestamp":"t"}"#,
+            r#"{"type":"message","role":"user","content":[]}"#,
+        ];
+        for line in lines {
+            let general = parse_general(line);
+            let any = parse_line(line.as_bytes());
+            assert_eq!(any, general, "{line}");
+            if let Some(fast) = parse_envelope_fast(line) {
+                assert_eq!(Ok(fast), general, "{line}");
+            }
+        }
+    }
 
     fn parse(s: &str) -> ParsedLine {
         match parse_line(s.as_bytes()) {

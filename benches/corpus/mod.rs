@@ -449,7 +449,15 @@ impl Writer {
                 _ => Ok(()),
             };
         }
-        self.raw(serde_json::json!({"timestamp": ts(self.ms), "type": kind, "payload": payload}))
+        // Keys in the order Codex writes them (serde_json's `json!` would sort them).
+        let line = format!(
+            "{{\"timestamp\":\"{}\",\"type\":\"{kind}\",\"payload\":{payload}}}",
+            ts(self.ms)
+        );
+        self.out.write_all(line.as_bytes())?;
+        self.out.write_all(b"\n")?;
+        self.bytes += line.len() as u64 + 1;
+        Ok(())
     }
 
     fn item(&mut self, payload: serde_json::Value) -> io::Result<()> {
