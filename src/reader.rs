@@ -367,9 +367,98 @@ pub fn open_stream(path: &Path) -> Result<Box<dyn BufRead + Send>> {
         // The decoder reads every concatenated frame, not only the first.
         let dec = zstd::stream::read::Decoder::new(file)
             .map_err(|e| Error::io(path, "starting decompression", e))?;
-        Ok(Box::new(BufReader::with_capacity(BUF_SIZE, dec)))
+        Ok(Box::new(BufReader::with_capacity(
+            BUF_SIZE,
+            Pipelined::spawn(dec),
+        )))
     } else {
         Ok(Box::new(BufReader::with_capacity(BUF_SIZE, file)))
+    }
+}
+
+/// Decompresses on a thread of its own, a few chunks ahead of the reader, so that
+/// decompression and parsing overlap on two cores. Memory stays bounded: at most
+/// `AHEAD` chunks of `CHUNK` bytes wait in the channel.
+struct Pipelined {
+    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    pos: usize,
+    done: bool,
+}
+
+impl Pipelined {
+    const CHUNK: usize = 1 << 20;
+    const AHEAD: usize = 4;
+
+    fn spawn(mut src: impl Read + Send + 'static) -> Pipelined {
+        let (tx, rx) = std::sync::mpsc::sync_channel(Self::AHEAD);
+        std::thread::spawn(move || {
+            loop {
+                let mut buf = vec![0u8; Self::CHUNK];
+                let mut filled = 0;
+                // Fill whole chunks: fewer, larger messages.
+                let result = loop {
+                    match src.read(&mut buf[filled..]) {
+                        Ok(0) => break Ok(()),
+                        Ok(n) => {
+                            filled += n;
+                            if filled == buf.len() {
+                                break Ok(());
+                            }
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => break Err(e),
+                    }
+                };
+                buf.truncate(filled);
+                let end = filled < Self::CHUNK;
+                if filled > 0 && tx.send(Ok(buf)).is_err() {
+                    return; // the reader is gone
+                }
+                if let Err(e) = result {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+                if end {
+                    return;
+                }
+            }
+        });
+        Pipelined {
+            rx,
+            chunk: Vec::new(),
+            pos: 0,
+            done: false,
+        }
+    }
+}
+
+impl Read for Pipelined {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.chunk.len() {
+            if self.done {
+                return Ok(0);
+            }
+            match self.rx.recv() {
+                Ok(Ok(chunk)) => {
+                    self.chunk = chunk;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                // The thread ended after the last chunk.
+                Err(_) => {
+                    self.done = true;
+                    return Ok(0);
+                }
+            }
+        }
+        let n = out.len().min(self.chunk.len() - self.pos);
+        out[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
     }
 }
 

@@ -112,11 +112,16 @@ pub fn main(local_offset: Result<UtcOffset, String>) -> ExitCode {
         }
         Err(err) => {
             let mut stderr = io::stderr().lock();
-            let _ = write!(stderr, "rolldex: {err}");
+            // The library's errors already end with their source's text: print each
+            // cause once.
+            let mut message = err.to_string();
             for cause in err.chain().skip(1) {
-                let _ = write!(stderr, ": {cause}");
+                let cause = cause.to_string();
+                if !message.ends_with(&cause) {
+                    message = format!("{message}: {cause}");
+                }
             }
-            let _ = writeln!(stderr);
+            let _ = writeln!(stderr, "rolldex: {message}");
             ExitCode::FAILURE
         }
     }
