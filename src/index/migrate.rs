@@ -26,6 +26,10 @@ pub const LATEST: i64 = MIGRATIONS.len() as i64;
 /// untouched: this build cannot know what its newer tables mean.
 pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     let db = |e| Error::db(path, "migrating the index", e);
+    // Up to date, the common case: no write lock needed to find that out.
+    if version(conn).map_err(db)? == LATEST {
+        return Ok(());
+    }
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(db)?;
