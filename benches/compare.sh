@@ -177,6 +177,26 @@ here); in-process ones do not. "×" is how many times faster rolldex is than the
 $HUGE_LINE
 
 Every archived file passed \`zstd -t\` (stock zstd reads them).
+
+## Where a target is missed, and what bounds it
+
+- **Refresh with nothing changed** is bounded by the directory walk itself: it lists every
+  folder and stats every file (relative to its open folder), then compares with one table.
+  The "find + stat walk" row is the same walk done by \`find\`; rolldex cannot go under it
+  without an OS change feed (inotify/fanotify), which a cron-run tool does not have.
+- **Search end to end** includes starting the process, opening SQLite and its pool (the
+  \`--version\` figure above is the start alone). In-process, search is the rows above; the
+  ratio to \`rg\` grows with the corpus because \`rg\` reads every byte and rolldex does not.
+- **Ranked search of a common word** computes bm25 for the 2000 newest matches; that is
+  the cost of ranking (the issue measured full bm25 over a million rows at over a second),
+  and \`--rank\` is opt-in.
+- **.zst show/resume** is bounded by zstd decompression on one core: it now runs on its own
+  thread, overlapping parsing, so the parse rate is the decompression rate.
+- **Archive speed** counts what \`zstd -3 -T1 > /dev/null\` does not: writing the file,
+  decompressing it all again to verify it, two fsyncs, and long-distance matching.
+- **Archive ratio against zstd -19**: the corpus is dominated by opaque base64 (encrypted
+  reasoning, images) that no level compresses much; -19 gains a few percent at ~100×
+  the time. \`rolldex archive --level 19\` is there for who wants it.
 EOF
 } > BENCHMARKS.md
 cat BENCHMARKS.md
