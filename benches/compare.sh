@@ -190,8 +190,6 @@ Every archived file passed \`zstd -t\` (stock zstd reads them).
 - **Ranked search of a common word** computes bm25 for the 2000 newest matches; that is
   the cost of ranking (the issue measured full bm25 over a million rows at over a second),
   and \`--rank\` is opt-in.
-- **.zst show/resume** is bounded by zstd decompression on one core: it now runs on its own
-  thread, overlapping parsing, so the parse rate is the decompression rate.
 - **Archive speed** counts what \`zstd -3 -T1 > /dev/null\` does not: writing the file,
   decompressing it all again to verify it, two fsyncs, and long-distance matching.
 - **Archive ratio against zstd -19**: the corpus is dominated by opaque base64 (encrypted
