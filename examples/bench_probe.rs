@@ -72,6 +72,59 @@ fn serde_values(path: &Path) -> usize {
     n
 }
 
+/// `list --repo --since` over an index of 100k sessions (rows inserted directly: listing
+/// reads the sessions table only), median of 101 runs.
+fn list_over_100k_sessions() -> Duration {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("100k.sqlite");
+    let mut index = Index::open(&db).expect("open");
+    let repos = [
+        "github.com/acme/widget",
+        "github.com/acme/gadget",
+        "gitlab.com/ops/deploy",
+        "github.com/person/dotfiles",
+    ];
+    {
+        let tx = index.writer().transaction().expect("tx");
+        {
+            let mut st = tx
+                .prepare(
+                    "INSERT INTO sessions(id, path, created_ms, updated_ms, cwd, git_branch, git_commit, repo_key, title)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'main', ?6, ?7, 'a title')",
+                )
+                .expect("prepare");
+            let start: i64 = 1_740_787_200_000;
+            for i in 0..100_000i64 {
+                let created = start + i * 200_000;
+                st.execute(rusqlite::params![
+                    format!("{:08x}-0000-7000-8000-{:012x}", i, i),
+                    format!("/h/sessions/rollout-{i}.jsonl"),
+                    created,
+                    created + 3_600_000,
+                    format!("/home/dev/src/p{}", i % 50),
+                    format!("{:040x}", i * 7919),
+                    repos[(i % 4) as usize],
+                ])
+                .expect("insert");
+            }
+        }
+        tx.commit().expect("commit");
+    }
+    let conn = index.reader().expect("reader");
+    let filters = Filters {
+        repo: Some("acme/widget".into()),
+        since_ms: Some(1_748_736_000_000),
+        ..Default::default()
+    };
+    let n = query::list(&conn, index.path(), &filters, 50)
+        .expect("list")
+        .len();
+    assert_eq!(n, 50);
+    median(101, || {
+        std::hint::black_box(query::list(&conn, index.path(), &filters, 50).expect("list"));
+    })
+}
+
 fn main() {
     let args = Args::parse();
     let mb = fs::metadata(&args.big).expect("big").len() as f64 / 1e6;
@@ -95,6 +148,7 @@ fn main() {
     let list = median(101, || {
         std::hint::black_box(query::list(&conn, index.path(), &filters, 50).expect("list"));
     });
+    let list_100k = list_over_100k_sessions();
     let mut search = serde_json::Map::new();
     for (name, word) in [("rare", &args.rare), ("common", &args.common)] {
         for (oname, order) in [
@@ -175,6 +229,7 @@ fn main() {
         "show_zst_mb_s": mb / show_zst.as_secs_f64(),
         "serde_json_mb_s": mb / serde.as_secs_f64(),
         "list_repo_since_us": list.as_secs_f64() * 1e6,
+        "list_repo_since_100k_us": list_100k.as_secs_f64() * 1e6,
         "sessions": sessions,
         "recorder_items_per_s": items_per_s,
         "record_items_p50_us": p50.as_secs_f64() * 1e6,

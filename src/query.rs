@@ -239,15 +239,21 @@ pub fn matching_repo_keys(conn: &Connection, db: &Path, repo: &str) -> Result<Ve
             "--repo {repo:?}: empty repository"
         )));
     };
-    // The distinct keys come from the repo index alone; there are few of them.
+    // The distinct keys, by hopping through the repo index from one key to the next: a
+    // few lookups per repository instead of a scan of every session (DISTINCT reads the
+    // whole index: 5 ms at 100k sessions).
     let mut stmt = conn
-        .prepare_cached("SELECT DISTINCT repo_key FROM sessions WHERE repo_key IS NOT NULL")
+        .prepare_cached("SELECT min(repo_key) FROM sessions WHERE repo_key > ?1")
         .map_err(dberr)?;
-    let keys = stmt
-        .query_map([], |r| r.get::<_, String>(0))
+    let mut keys = Vec::new();
+    let mut last = String::new();
+    while let Some(key) = stmt
+        .query_row([&last], |r| r.get::<_, Option<String>>(0))
         .map_err(dberr)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(dberr)?;
+    {
+        last.clone_from(&key);
+        keys.push(key);
+    }
     let suffix = format!("/{wanted}");
     Ok(keys
         .into_iter()
@@ -834,6 +840,12 @@ mod tests {
                 }
             }
         }
+        let p = plan(
+            &conn,
+            "SELECT min(repo_key) FROM sessions WHERE repo_key > ?1",
+            vec![Value::Text(String::new())],
+        );
+        assert!(p.contains("sessions_repo"), "{p}");
         let p = plan(
             &conn,
             &find_sql(),
