@@ -228,20 +228,7 @@ fn recorder(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let home = tempfile::tempdir().expect("tmp");
-    let info = rolldex::SessionInfo {
-        cwd: home.path().to_path_buf(),
-        originator: "bench".into(),
-        cli_version: "0".into(),
-        source: "exec".into(),
-        model_provider: None,
-        instructions: None,
-        forked_from_id: None,
-    };
-    let opts = rolldex::RecorderOptions {
-        collect_git: false,
-        local_offset: Some(time::UtcOffset::UTC),
-        ..Default::default()
-    };
+    let (info, opts, item) = corpus::bench_recorder(home.path());
     let rec = rt
         .block_on(rolldex::Recorder::create(
             home.path(),
@@ -250,8 +237,6 @@ fn recorder(c: &mut Criterion) {
             opts,
         ))
         .expect("recorder");
-    let item = serde_json::json!({"type": "message", "role": "assistant",
-        "content": [{"type": "output_text", "text": "The parser treats an empty line as end of input; skipping blank lines fixes it."}]});
     let mut g = c.benchmark_group("recorder");
     g.throughput(Throughput::Elements(1));
     g.bench_function("record_items_one", |b| {

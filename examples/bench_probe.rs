@@ -6,6 +6,9 @@
 //! cargo run --release --example bench_probe -- --home H --big FILE.jsonl --big-zst FILE.jsonl.zst
 //! ```
 
+#[path = "../benches/corpus/mod.rs"]
+mod corpus;
+
 use std::fs;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -184,22 +187,7 @@ fn main() {
         .build()
         .expect("runtime");
     let home = tempfile::tempdir().expect("tmp");
-    let info = rolldex::SessionInfo {
-        cwd: home.path().to_path_buf(),
-        originator: "bench".into(),
-        cli_version: "0".into(),
-        source: "exec".into(),
-        model_provider: None,
-        instructions: None,
-        forked_from_id: None,
-    };
-    let opts = rolldex::RecorderOptions {
-        collect_git: false,
-        local_offset: Some(time::UtcOffset::UTC),
-        ..Default::default()
-    };
-    let item = serde_json::json!({"type": "message", "role": "assistant",
-        "content": [{"type": "output_text", "text": "The parser treats an empty line as end of input; skipping blank lines fixes it."}]});
+    let (info, opts, item) = corpus::bench_recorder(home.path());
     let (items_per_s, p50, p99) = rt.block_on(async {
         let rec = rolldex::Recorder::create(home.path(), uuid::Uuid::now_v7(), info, opts)
             .await

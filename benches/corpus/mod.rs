@@ -37,6 +37,34 @@ pub struct SessionInfo {
     pub rare_word: String,
 }
 
+/// A recorder to benchmark: a session in `home` without git collection, and the item
+/// each call records (one assistant message, as an agent records them).
+pub fn bench_recorder(
+    home: &Path,
+) -> (
+    rolldex::SessionInfo,
+    rolldex::RecorderOptions,
+    serde_json::Value,
+) {
+    let info = rolldex::SessionInfo {
+        cwd: home.to_path_buf(),
+        originator: "bench".into(),
+        cli_version: "0".into(),
+        source: "exec".into(),
+        model_provider: None,
+        instructions: None,
+        forked_from_id: None,
+    };
+    let opts = rolldex::RecorderOptions {
+        collect_git: false,
+        local_offset: Some(time::UtcOffset::UTC),
+        ..Default::default()
+    };
+    let item = serde_json::json!({"type": "message", "role": "assistant",
+        "content": [{"type": "output_text", "text": "The parser treats an empty line as end of input; skipping blank lines fixes it."}]});
+    (info, opts, item)
+}
+
 /// What was generated.
 #[derive(Debug, Clone, Default)]
 pub struct Corpus {

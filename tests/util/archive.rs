@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::json;
+
+/// The benches' deterministic generator (SplitMix64): the same seed, the same archive.
+pub use super::corpus::Rng;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -76,25 +79,6 @@ const CWDS: &[&str] = &[
     "/home/dev/widget-fork",
     "/srv/deploy",
 ];
-
-/// A tiny deterministic generator (SplitMix64): the same seed, the same archive.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 fn ts(ms: i64) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)

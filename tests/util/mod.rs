@@ -1,6 +1,9 @@
 //! Helpers: run the real binary, copy fixtures into a fresh temp home.
 
 pub mod archive;
+/// The benches' corpus generator, for its random number generator.
+#[path = "../../benches/corpus/mod.rs"]
+pub mod corpus;
 
 use std::fs;
 use std::io::Write;
