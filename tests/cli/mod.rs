@@ -2,6 +2,7 @@
 
 mod archive;
 mod archive_job;
+mod bad_input;
 mod big_lines;
 mod list;
 mod record;
