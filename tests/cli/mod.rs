@@ -6,4 +6,5 @@ mod bad_input;
 mod big_lines;
 mod list;
 mod record;
+mod security;
 mod show;

@@ -1,0 +1,49 @@
+//! Everything rolldex creates in a home is private: files 0600, folders 0700.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::util::ok;
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in fs::read_dir(dir).expect("ls").filter_map(|e| e.ok()) {
+        let p = e.path();
+        out.push(p.clone());
+        if e.file_type().expect("type").is_dir() {
+            walk(&p, out);
+        }
+    }
+}
+
+#[test]
+fn everything_created_is_private() {
+    let home = tempfile::tempdir().expect("tmp");
+    let h = home.path();
+    let item = r#"{"type":"message","role":"user","content":[{"type":"input_text","text":"a secret plan"}]}"#;
+    let id = ok(h, &["record", "--cwd", "/"], format!("{item}\n").as_bytes());
+    let id = id.trim();
+    ok(h, &["index"], b"");
+    ok(h, &["archive", "--older-than", "0s"], b"");
+    let zst: Vec<PathBuf> = crate::util::rollouts(h);
+    assert!(
+        zst.iter().all(|p| p.to_string_lossy().ends_with(".zst")),
+        "{zst:?}"
+    );
+    ok(h, &["resume", &id[..8]], b""); // restores the plain file from .zst
+    ok(
+        h,
+        &["record", "--resume", &id[..8]],
+        format!("{item}\n").as_bytes(),
+    );
+    ok(h, &["search", "secret"], b"");
+    let mut all = Vec::new();
+    walk(h, &mut all);
+    assert!(all.len() >= 8, "{all:?}");
+    for p in all {
+        let meta = fs::symlink_metadata(&p).expect("meta");
+        let mode = meta.permissions().mode() & 0o777;
+        let want = if meta.is_dir() { 0o700 } else { 0o600 };
+        assert_eq!(mode, want, "{} is {mode:o}", p.display());
+    }
+}
