@@ -1001,6 +1001,73 @@ fn lenient_len<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
 }
 
 #[cfg(test)]
+mod fuzz {
+    //! Property tests: whatever the bytes, parsing returns an answer (never panics), and the
+    //! one-pass envelope path never disagrees with the general one.
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Lines that look like rollout lines, with random kinds, values and key orders.
+    fn envelope_like() -> impl Strategy<Value = String> {
+        let kind = prop_oneof![
+            Just("response_item"),
+            Just("event_msg"),
+            Just("session_meta"),
+            Just("turn_context"),
+            Just("compacted"),
+            Just("x")
+        ];
+        let item_kind = prop_oneof![
+            Just("message"),
+            Just("reasoning"),
+            Just("function_call"),
+            Just("function_call_output"),
+            Just("user_message"),
+            Just("token_count"),
+            Just("?")
+        ];
+        let value = prop_oneof![
+            Just("null".to_string()),
+            Just("7".to_string()),
+            Just("[]".to_string()),
+            Just("{}".to_string()),
+            "[a-z\\\"]{0,8}".prop_map(|s| format!("{s:?}")),
+            Just("[{\"type\":\"input_text\",\"text\":\"t\"}]".to_string())
+        ];
+        (kind, item_kind, value.clone(), value, any::<bool>(), any::<bool>()).prop_map(
+            |(kind, item, v1, v2, swap, payload_object)| {
+                let payload = if payload_object {
+                    format!(r#"{{"type":"{item}","role":{v1},"content":{v2},"message":{v1},"output":{v2}}}"#)
+                } else {
+                    v1.clone()
+                };
+                if swap {
+                    format!(r#"{{"payload":{payload},"type":"{kind}","timestamp":{v2}}}"#)
+                } else {
+                    format!(r#"{{"timestamp":{v2},"type":"{kind}","payload":{payload}}}"#)
+                }
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_get_an_answer(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = parse_line(&bytes);
+        }
+
+        #[test]
+        fn both_paths_agree_on_envelope_like_lines(line in envelope_like()) {
+            let general = parse_general(&line);
+            prop_assert_eq!(parse_line(line.as_bytes()), general.clone());
+            if let Some(fast) = parse_envelope_fast(&line) {
+                prop_assert_eq!(Ok(fast), general);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

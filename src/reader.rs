@@ -478,6 +478,47 @@ fn open_file(path: &Path) -> Result<File> {
 }
 
 #[cfg(test)]
+mod fuzz {
+    //! Whatever a `.zst` holds, reading it ends (with lines, or an error naming the file).
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn any_zst_bytes_end_in_lines_or_a_named_error(
+            body in proptest::collection::vec(any::<u8>(), 0..2048),
+            cut in 0usize..4096,
+            flip in 0usize..4096,
+        ) {
+            let dir = tempfile::tempdir().expect("tmp");
+            // Half the cases start from a real frame, then get cut or flipped.
+            let mut z = zstd::encode_all(&body[..], 3).expect("zstd");
+            if flip % 2 == 0 {
+                z = body.clone();
+            } else if !z.is_empty() {
+                let i = flip % z.len();
+                z[i] ^= 0x5a;
+                z.truncate(cut.max(1).min(z.len()));
+            }
+            let path = dir.path().join("rollout-x.jsonl.zst");
+            std::fs::write(&path, &z).expect("write");
+            match RolloutReader::open(&path) {
+                Err(e) => prop_assert!(e.to_string().contains("rollout-x.jsonl.zst")),
+                Ok(mut r) => {
+                    while let Some(entry) = r.next_entry() {
+                        if let Err(e) = entry {
+                            prop_assert!(e.to_string().contains("rollout-x.jsonl.zst"));
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Write;
