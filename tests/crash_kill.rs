@@ -209,3 +209,104 @@ fn walk_all(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn a_recorder_killed_mid_session_keeps_a_whole_prefix_and_resumes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path();
+    let item = |k: u64, j: u64| {
+        format!(
+            r#"{{"type":"message","role":"user","content":[{{"type":"input_text","text":"round {k} item {j} {}"}}]}}"#,
+            "x".repeat((j % 7) as usize * 100)
+        )
+    };
+    let first = Command::new(env!("CARGO_BIN_EXE_rolldex"))
+        .arg("--home")
+        .arg(home)
+        .args(["record", "--cwd", "/"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin
+                .take()
+                .expect("stdin")
+                .write_all(format!("{}\n", item(0, 0)).as_bytes())?;
+            c.wait_with_output()
+        })
+        .expect("record");
+    let id = String::from_utf8(first.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string();
+    let mut rng = Rng::new(7);
+    let rounds = 30u64;
+    let file = util::rollouts(home).pop().expect("the rollout");
+    for k in 1..=rounds {
+        let len_before = fs::metadata(&file).expect("meta").len();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rolldex"))
+            .arg("--home")
+            .arg(home)
+            .args(["record", "--resume", &id])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let feeder = std::thread::spawn(move || {
+            use std::io::Write;
+            for j in 0..5000 {
+                if stdin
+                    .write_all(format!("{}\n", item(k, j)).as_bytes())
+                    .is_err()
+                {
+                    break; // killed
+                }
+            }
+        });
+        if k % 5 == 0 {
+            // Killed early: while resuming (reading the history, locking, restoring).
+            std::thread::sleep(Duration::from_micros(rng.below(30_000)));
+        } else {
+            // Killed while writing: wait for the file to grow, then a little more.
+            let start = std::time::Instant::now();
+            while fs::metadata(&file).map(|m| m.len()).unwrap_or(0) <= len_before
+                && start.elapsed() < Duration::from_secs(10)
+            {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            std::thread::sleep(Duration::from_micros(rng.below(20_000)));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = feeder.join();
+
+        // Every round's items are a prefix of what was sent, in order, each once; at most
+        // one torn line per round (completed by the next resume's newline).
+        let s = rolldex::reader::read_session(&file).expect("read");
+        assert!(
+            s.malformed.len() as u64 <= k,
+            "round {k}: {:?}",
+            s.malformed
+        );
+        let mut seen: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+        for r in &s.records {
+            if let rolldex::model::RolloutItem::ResponseItem(it) = &r.line.item {
+                let text = it.message_text();
+                let mut w = text.split(' ');
+                if let (Some("round"), Some(rk), Some("item"), Some(rj)) =
+                    (w.next(), w.next(), w.next(), w.next())
+                {
+                    let (rk, rj): (u64, u64) = (rk.parse().expect("k"), rj.parse().expect("j"));
+                    seen.entry(rk).or_default().push(rj);
+                }
+            }
+        }
+        for (rk, items) in &seen {
+            let want: Vec<u64> = (0..items.len() as u64).collect();
+            assert_eq!(items, &want, "round {rk}: not a whole prefix");
+        }
+    }
+}
