@@ -503,6 +503,8 @@ struct SessionState {
     updated_ms: Option<i64>,
     errors: i64,
     items: i64,
+    /// The decompressed size stored last time.
+    raw_bytes: i64,
 }
 
 /// Brings one session's rows in line with its files. Returns the bytes read.
@@ -562,65 +564,62 @@ fn sync_session(
         }
         _ => SessionState::default(),
     };
-    let mut offsets = followed
-        .as_ref()
-        .map(|r| (r.indexed_offset, r.indexed_lines))
-        .unwrap_or((0, 0));
-    let mut raw_bytes = None;
-    let mut read_bytes = 0u64;
-    let mut session_key = group.session.as_ref().map(|(k, _)| *k);
-    let mut rebuild = matches!(plan, Plan::Rebuild);
-    let mut failed = false;
+    let mut reader = None;
     if let Plan::From(offset, lines) = plan {
         report.files_opened += 1;
         match RolloutReader::open_at(&primary.path, offset as u64, lines as u64) {
-            Ok(reader) => {
-                let key = upsert_session(tx, id, &primary, &state, None)
-                    .map_err(db("writing a session"))?;
-                session_key = Some(key);
-                let read = read_items(tx, db_path, key, reader, &mut state, report)?;
-                offsets = (read.offset as i64, read.lines as i64);
-                raw_bytes = Some(read.offset + read.pending);
-                read_bytes = read.offset - offset as u64;
-                failed = read.failed;
-            }
+            Ok(r) => reader = Some(r),
             // The file does not reach the indexed offset (a different copy): rebuild.
-            Err(Error::Io { .. }) if primary.compressed => rebuild = true,
+            Err(Error::Io { .. }) if primary.compressed => {}
             Err(e) => {
                 report.errors.push(e);
                 return Ok(0);
             }
         }
     }
-    if rebuild {
+    let session_key = group.session.as_ref().map(|(k, _)| *k);
+    if reader.is_none() && !matches!(plan, Plan::Keep) {
+        // Rebuild: from the start, without the items indexed before.
         if let Some(key) = session_key {
             delete_items(tx, key).map_err(db("clearing a session's items"))?;
         }
         state = SessionState::default();
         report.files_opened += 1;
-        let reader = match RolloutReader::open(&primary.path) {
-            Ok(r) => r,
+        match RolloutReader::open(&primary.path) {
+            Ok(r) => reader = Some(r),
             Err(e) => {
                 report.errors.push(e);
                 return Ok(0);
             }
-        };
-        let key =
-            upsert_session(tx, id, &primary, &state, None).map_err(db("writing a session"))?;
-        session_key = Some(key);
-        let read = read_items(tx, db_path, key, reader, &mut state, report)?;
-        offsets = (read.offset as i64, read.lines as i64);
-        raw_bytes = Some(read.offset + read.pending);
-        read_bytes = read.offset;
-        failed = read.failed;
+        }
     }
-    let raw_bytes = match raw_bytes {
-        Some(b) => b as i64,
-        None if primary.compressed => offsets
-            .0
-            .max(state_raw(tx, session_key).map_err(db("reading a session"))?),
-        None => primary.size,
-    };
+
+    let mut offsets = followed
+        .as_ref()
+        .map(|r| (r.indexed_offset, r.indexed_lines))
+        .unwrap_or((0, 0));
+    let (mut raw_bytes, mut read_bytes, mut failed) = (None, 0u64, false);
+    if let Some(reader) = reader {
+        let start = reader.offset();
+        // Items need their session's key: a new session gets its row first.
+        let key = match session_key {
+            Some(k) => k,
+            None => {
+                upsert_session(tx, id, &primary, &state, None).map_err(db("writing a session"))?
+            }
+        };
+        let end = read_items(tx, db_path, key, reader, &mut state, report)?;
+        offsets = (end.offset as i64, end.lines as i64);
+        raw_bytes = Some((end.offset + end.pending) as i64);
+        read_bytes = end.offset - start;
+        failed = end.failed;
+    }
+    let raw_bytes = raw_bytes.unwrap_or(if primary.compressed {
+        // Not re-read: what was indexed before.
+        offsets.0.max(state.raw_bytes)
+    } else {
+        primary.size
+    });
     let key = upsert_session(tx, id, &primary, &state, Some(raw_bytes))
         .map_err(db("writing a session"))?;
 
@@ -678,18 +677,6 @@ fn sync_session(
     Ok(read_bytes)
 }
 
-/// The stored raw size of a session, kept when its `.zst` is not re-read.
-fn state_raw(tx: &Transaction<'_>, key: Option<i64>) -> rusqlite::Result<i64> {
-    let Some(key) = key else { return Ok(0) };
-    tx.query_row(
-        "SELECT raw_bytes FROM sessions WHERE key = ?1",
-        [key],
-        |r| r.get(0),
-    )
-    .optional()
-    .map(Option::unwrap_or_default)
-}
-
 /// Removes a session's items and their full-text rows. External-content FTS5 needs the
 /// exact indexed text to delete a row, which is still in `items` at this point.
 fn delete_items(tx: &Connection, key: i64) -> rusqlite::Result<()> {
@@ -707,7 +694,7 @@ fn load_state(tx: &Connection, key: i64) -> rusqlite::Result<SessionState> {
     tx.query_row(
         "SELECT title, title_typed, model, tokens, messages, tool_calls, created_ms, updated_ms,
                 errors, items, cwd, originator, cli_version, source, model_provider,
-                git_commit, git_branch, git_url, forked_from_id, id
+                git_commit, git_branch, git_url, forked_from_id, id, raw_bytes
          FROM sessions WHERE key = ?1",
         [key],
         |r| {
@@ -747,6 +734,7 @@ fn load_state(tx: &Connection, key: i64) -> rusqlite::Result<SessionState> {
                 updated_ms: r.get(7)?,
                 errors: r.get(8)?,
                 items: r.get(9)?,
+                raw_bytes: r.get(20)?,
             })
         },
     )
