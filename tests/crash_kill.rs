@@ -32,16 +32,10 @@ fn contents(home: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         .collect()
 }
 
-fn zst_of(plain: &Path) -> PathBuf {
-    let mut s = plain.as_os_str().to_owned();
-    s.push(".zst");
-    PathBuf::from(s)
-}
-
 /// Nothing lost, nothing truncated, the index intact.
 fn check(home: &Path, truth: &BTreeMap<PathBuf, Vec<u8>>, what: &str) {
     for (plain, bytes) in truth {
-        let zst = zst_of(plain);
+        let zst = util::archive::zst(plain);
         let mut copies = 0;
         if plain.exists() {
             assert!(
@@ -123,7 +117,7 @@ fn sigkill_at_random_moments_loses_nothing() {
         // Once everything is compressed, bring some files back so later kills land on work.
         if k % 10 == 9 {
             for plain in truth.keys().step_by(2) {
-                let zst = zst_of(plain);
+                let zst = util::archive::zst(plain);
                 if zst.exists() && !plain.exists() {
                     let out = Command::new(env!("CARGO_BIN_EXE_rolldex"))
                         .arg("--home")
@@ -157,7 +151,7 @@ fn sigkill_at_random_moments_loses_nothing() {
     check(home, &truth, "final archive");
     for plain in truth.keys() {
         assert!(
-            !plain.exists() && zst_of(plain).exists(),
+            !plain.exists() && util::archive::zst(plain).exists(),
             "{} not archived",
             plain.display()
         );
@@ -180,7 +174,7 @@ fn sigkill_at_random_moments_loses_nothing() {
     assert_eq!(summary["files"], truth.len(), "{summary}");
     assert_eq!(summary["problems"], 0, "{summary}");
     // No temp file survives a normal run.
-    let temps: Vec<_> = walk_all(home)
+    let temps: Vec<_> = util::files(home)
         .into_iter()
         .filter(|p| {
             p.file_name()
@@ -195,19 +189,6 @@ fn session_id(plain: &Path) -> String {
     let name = plain.file_name().expect("name").to_string_lossy();
     let stem = name.trim_end_matches(".jsonl");
     stem[stem.len() - 36..].to_string()
-}
-
-fn walk_all(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in fs::read_dir(dir).expect("ls").filter_map(|e| e.ok()) {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk_all(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[test]

@@ -71,19 +71,27 @@ pub fn ok(home: &Path, args: &[&str], stdin: &[u8]) -> String {
 
 /// Every rollout file under a home, sorted.
 pub fn rollouts(home: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![home.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in fs::read_dir(&dir).expect("read dir") {
-            let p = e.expect("entry").path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p
-                .file_name()
+    files(home)
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.starts_with("rollout-"))
-            {
-                out.push(p);
+        })
+        .collect()
+}
+
+/// Every file under a folder (not following links to folders), sorted.
+pub fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in fs::read_dir(&dir).expect("read dir") {
+            let e = e.expect("entry");
+            if e.file_type().expect("file type").is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(e.path());
             }
         }
     }
