@@ -91,7 +91,8 @@ fn recording_while_archive_and_index_loop_loses_nothing() {
                         .iter()
                         .any(|b| util::archive::zst(b) == **p || b == *p)
                 })
-                .cloned();
+                // Named by its plain path, even if first seen archived.
+                .map(|p| PathBuf::from(p.to_string_lossy().trim_end_matches(".zst")));
         }
         // Checked only while the recorder still runs after this round's archive: once the
         // feeder stops, the finished session may rightly be compressed.
@@ -113,7 +114,14 @@ fn recording_while_archive_and_index_loop_loses_nothing() {
         String::from_utf8_lossy(&out.stderr)
     );
     let live = live.expect("the live file was seen");
-    let bytes = std::fs::read(&live).expect("read live file");
+    // The last round may have archived the finished session: read whichever copy is there.
+    let bytes = match std::fs::read(&live) {
+        Ok(b) => b,
+        Err(_) => zstd::decode_all(
+            &*std::fs::read(util::archive::zst(&live)).expect("the session, plain or .zst"),
+        )
+        .expect("decode"),
+    };
     let text = String::from_utf8(bytes).expect("utf-8");
     let got: Vec<u64> = text
         .lines()
