@@ -8,7 +8,7 @@
 //! 4. **verify**: decompress the temp file fully and compare length and checksum with what
 //!    was read from the source;
 //! 5. check the source did not change meanwhile (size, mtime, inode);
-//! 6. give the temp file the source's mtime and mode, hard-link it into place as `X.zst`
+//! 6. give the temp file the source's mtime and its owner's mode bits, hard-link it into place as `X.zst`
 //!    (which never overwrites), fsync the folder;
 //! 7. check the source once more, and only then remove it and fsync the folder.
 //!
@@ -38,10 +38,13 @@ pub const WINDOW_LOG: u32 = 27;
 /// 3.10 in 1.41 s, 12 gave 3.16 in 3.06 s (`zstd -19`: 3.26 in 37 s; `zstd -3 -T1`: 2.96 in
 /// 0.66 s). Level 3 has by far the best ratio per second; `--level` trades time for the rest.
 pub const DEFAULT_LEVEL: i32 = 3;
-/// Restore temp files older than this are leftovers of a crashed `resume`.
-const STALE_RESTORE: Duration = Duration::from_secs(3600);
+/// Restore and create temp files older than this are leftovers of a crashed `resume` or
+/// recorder.
+const STALE_TEMP: Duration = Duration::from_secs(3600);
 /// Read and verify in chunks this big: memory stays bounded whatever the file size.
 const CHUNK: usize = 1 << 20;
+/// Purpose in the names of this job's temp files (see [`layout::temp_path`]).
+const ARCHIVE_TEMP: &str = "archive";
 /// Name of the lock file that keeps two archive runs apart, in the home.
 pub const LOCK_NAME: &str = ".rolldex-archive.lock";
 
@@ -234,21 +237,45 @@ pub fn run(
     Ok(report)
 }
 
-/// Removes temp files left by a crashed archive run (none can be live: we hold the lock)
-/// and old ones of a crashed restore.
+/// The mode of a `.zst` made from a file of mode `original`: the owner's read and write
+/// bits only. Rollouts hold secrets, and a file written by another tool with a loose umask
+/// should not stay readable by the group in its compressed form; a read-only original
+/// stays read-only, and the owner can always read the archive back.
+fn private_mode(original: u32) -> u32 {
+    (original & 0o600) | 0o400
+}
+
+/// Removes temp files left by crashed runs:
+/// - an archive temp always (none can be live: we hold the archive lock);
+/// - a restore temp once it is an hour old (a partial copy: its `.zst` is removed only
+///   after the restored file is linked into place);
+/// - a create temp once it is an hour old and either empty (the recorder died before
+///   linking it) or a second name of its rollout (it died before dropping the name).
+///
+/// Anything else under a temp name is left alone: it might be the only copy of something.
 fn remove_leftovers(home: &Path, report: &mut ArchiveReport) {
     let (temps, errors) = layout::walk_named(home, layout::is_temp_name);
     report.errors.extend(errors);
-    let archive_prefix = format!("{}archive-", layout::TEMP_PREFIX);
     for t in temps {
         let name = t.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        let stale = name.starts_with(&archive_prefix)
-            || fs::metadata(&t)
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|m| m.elapsed().ok())
-                .is_some_and(|age| age > STALE_RESTORE);
-        if !stale {
+        let purpose = |p: &str| name.starts_with(&format!("{}{p}-", layout::TEMP_PREFIX));
+        let Ok(meta) = fs::symlink_metadata(&t) else {
+            continue;
+        };
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|age| age > STALE_TEMP);
+        let remove = meta.is_file()
+            && if purpose(ARCHIVE_TEMP) {
+                true
+            } else if purpose(layout::CREATE_TEMP) {
+                old && (meta.len() == 0 || meta.nlink() > 1)
+            } else {
+                old
+            };
+        if !remove {
             continue;
         }
         match fs::remove_file(&t) {
@@ -321,7 +348,7 @@ fn archive_file(
         return finish_twin(plain, &file, &meta, &zst);
     }
 
-    let tmp = layout::temp_path(dir, "archive");
+    let tmp = layout::temp_path(dir, ARCHIVE_TEMP);
     let out = OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -365,9 +392,9 @@ fn archive_file(
         .set_modified(mtime)
         .map_err(|e| Error::io(&tmp, "setting mtime", e))?;
     tmp_file
-        .set_permissions(fs::Permissions::from_mode(
-            meta.permissions().mode() & 0o7777,
-        ))
+        .set_permissions(fs::Permissions::from_mode(private_mode(
+            meta.permissions().mode(),
+        )))
         .map_err(|e| Error::io(&tmp, "setting mode", e))?;
     tmp_file
         .sync_all()
@@ -617,6 +644,15 @@ mod tests {
     }
 
     #[test]
+    fn archives_keep_only_the_owners_bits_and_stay_readable() {
+        assert_eq!(private_mode(0o100644), 0o600);
+        assert_eq!(private_mode(0o100600), 0o600);
+        assert_eq!(private_mode(0o100444), 0o400);
+        assert_eq!(private_mode(0o100200), 0o600);
+        assert_eq!(private_mode(0o104777), 0o600, "no setuid or sticky bits");
+    }
+
+    #[test]
     fn a_failed_step_keeps_the_original_and_removes_the_temp_file() {
         let dir = tempfile::tempdir().expect("tmp");
         let p = old_file(dir.path(), "rollout-y.jsonl", b"line\n");
@@ -653,9 +689,9 @@ mod tests {
         let header = zstd::zstd_safe::get_frame_content_size(&z).expect("header");
         assert_eq!(header, Some(bytes.len() as u64));
         assert_eq!(c.bytes_in, bytes.len() as u64);
-        // The original's mode and mtime carry over.
+        // The mtime carries over; the mode keeps only the owner's bits.
         let meta = fs::metadata(&c.zst).expect("meta");
-        assert_eq!(meta.permissions().mode() & 0o777, 0o640);
+        assert_eq!(meta.permissions().mode() & 0o7777, 0o600);
         assert_eq!(meta.modified().expect("mtime"), mtime);
     }
 }

@@ -24,6 +24,10 @@ pub const ZST_SUFFIX: &str = ".zst";
 /// crashed run are recognised (and never mistaken for a rollout).
 pub const TEMP_PREFIX: &str = ".rolldex-";
 
+/// Purpose of the temp name a new rollout is created and locked under before it is linked
+/// into place (see [`crate::recorder`]).
+pub const CREATE_TEMP: &str = "create";
+
 /// A fresh temp file path in `dir` for `purpose` (e.g. `restore`, `archive`).
 pub fn temp_path(dir: &Path, purpose: &str) -> PathBuf {
     dir.join(format!(

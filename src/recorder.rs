@@ -538,21 +538,40 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 }
 
 /// Creates the folders (0700) and a new rollout (0600, append-only, locked).
+///
+/// The rollout is locked from the instant its name appears: an archive run with a tiny
+/// `--older-than` would otherwise find a new, empty, not yet locked file and compress it
+/// under the recorder. So the file is made and locked under a temp name, then hard-linked
+/// into place (which, like `create_new`, fails when the name exists), and the temp name is
+/// dropped. A crash in between leaves an empty temp, or a second name of the rollout, which
+/// the next archive run removes.
 fn create_rollout_file(path: &Path) -> Result<File> {
-    if let Some(dir) = path.parent() {
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|e| Error::io(dir, "creating folder", e))?;
-    }
+    create_rollout_file_with(path, &mut |_| {})
+}
+
+/// [`create_rollout_file`], calling `on_visible` once the rollout's name exists (tests check
+/// that the file is locked by then).
+fn create_rollout_file_with(path: &Path, on_visible: &mut dyn FnMut(&Path)) -> Result<File> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::io(dir, "creating folder", e))?;
+    let tmp = layout::temp_path(dir, layout::CREATE_TEMP);
     let file = OpenOptions::new()
         .append(true)
         .create_new(true)
         .mode(0o600)
-        .open(path)
-        .map_err(|e| Error::io(path, "creating", e))?;
-    lock(&file, path)?;
+        .open(&tmp)
+        .map_err(|e| Error::io(&tmp, "creating", e))?;
+    let placed = lock(&file, &tmp)
+        .and_then(|()| fs::hard_link(&tmp, path).map_err(|e| Error::io(path, "creating", e)));
+    if placed.is_ok() {
+        on_visible(path);
+    }
+    let _ = fs::remove_file(&tmp);
+    placed?;
     Ok(file)
 }
 
@@ -744,6 +763,36 @@ mod tests {
         assert_eq!(mode(path.parent().expect("dir")), Some(0o700));
         assert_eq!(mode(&home.path().join("sessions")), Some(0o700));
         Ok(())
+    }
+
+    #[test]
+    fn a_new_rollout_is_locked_from_the_instant_its_name_appears() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("d/rollout-2025-01-01T00-00-00-x.jsonl");
+        let mut seen = 0;
+        // What an archive run with `--older-than 0` would do the moment the name shows up.
+        let file = create_rollout_file_with(&path, &mut |p| {
+            seen += 1;
+            let f = File::open(p).expect("the name exists");
+            assert!(
+                matches!(f.try_lock_shared(), Err(fs::TryLockError::WouldBlock)),
+                "visible but not locked"
+            );
+        })
+        .expect("created");
+        assert_eq!(seen, 1);
+        let mode = fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        drop(file);
+        // An existing name is refused like `create_new`, and no temp name is left either way.
+        let err = create_rollout_file(&path).expect_err("exists");
+        assert!(err.to_string().contains(&*path.to_string_lossy()), "{err}");
+        let names: Vec<_> = fs::read_dir(path.parent().expect("dir"))
+            .expect("ls")
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names, vec![path.file_name().expect("name").to_owned()]);
     }
 
     #[tokio::test]

@@ -1,6 +1,6 @@
 //! A live recording while `archive` and `index` run in loops and queries keep asking: no
 //! line lost or duplicated, the live file never compressed, no "database is locked" shown
-//! to the user. 15 s by default; `ROLLDEX_CONCURRENCY_SECS=60` for a longer run.
+//! to the user. 30 s by default; `ROLLDEX_CONCURRENCY_SECS=60` for a longer run.
 
 #[allow(dead_code)]
 #[path = "util/mod.rs"]
@@ -28,7 +28,7 @@ fn recording_while_archive_and_index_loop_loses_nothing() {
     let secs: u64 = std::env::var("ROLLDEX_CONCURRENCY_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(15);
+        .unwrap_or(30);
     let dir = tempfile::tempdir().expect("tmp");
     let home = dir.path().to_path_buf();
     util::archive::generate(&home, 30, 5);

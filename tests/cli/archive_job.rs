@@ -190,25 +190,51 @@ fn a_second_archive_run_at_once_is_refused() {
 }
 
 #[test]
-fn leftover_temp_files_are_removed_and_a_fresh_restore_is_left_alone() {
+fn leftover_temp_files_are_removed_and_anything_else_is_left_alone() {
     let home = tempfile::tempdir().expect("tmp");
     let specs = archive::generate(home.path(), 3, 4);
     let dir = specs[0].path.parent().expect("dir");
-    let leftover = dir.join(".rolldex-archive-0123abcd.tmp");
-    let restoring = dir.join(".rolldex-restore-4567abcd.tmp");
-    fs::write(&leftover, b"half a frame").expect("write");
-    fs::write(&restoring, b"being restored").expect("write");
+    let hour_ago = SystemTime::now() - Duration::from_secs(3700);
+    let temp = |name: &str, bytes: &[u8], old: bool| {
+        let p = dir.join(format!(".rolldex-{name}.tmp"));
+        fs::write(&p, bytes).expect("write");
+        if old {
+            set_mtime(&p, hour_ago);
+        }
+        p
+    };
+    // Ours to remove: an archive run's (any age); an old partial restore; an old empty
+    // create temp (a recorder died before linking it).
+    let gone = [
+        temp("archive-0123abcd", b"half a frame", false),
+        temp("restore-89abcdef", b"half restored", true),
+        temp("create-00000001", b"", true),
+    ];
+    // A recorder that died between linking its rollout and dropping the temp name: the
+    // temp is a second name of a real rollout, removed without touching the rollout.
+    let linked = dir.join(".rolldex-create-00000002.tmp");
+    fs::hard_link(&specs[1].path, &linked).expect("link");
+    let rollout = fs::read(&specs[1].path).expect("read");
+    // Not ours to remove: a restore or create in progress (fresh), and an old create temp
+    // holding the only copy of some bytes.
+    let kept = [
+        temp("restore-4567abcd", b"being restored", false),
+        temp("create-00000003", b"", false),
+        temp("create-00000004", b"{\"only\":\"copy\"}\n", true),
+    ];
     let r = json(&ok(
         home.path(),
-        &["archive", "--older-than", "1d", "--json"],
+        &["archive", "--older-than", "3650d", "--json"],
         b"",
     ));
-    assert_eq!(r["temps_removed"], 1, "{r}");
-    assert!(!leftover.exists());
-    assert!(
-        restoring.exists(),
-        "a restore in progress is not ours to remove"
-    );
+    assert_eq!(r["temps_removed"], 4, "{r}");
+    for p in gone.iter().chain([&linked]) {
+        assert!(!p.exists(), "{} left", p.display());
+    }
+    for p in &kept {
+        assert!(p.exists(), "{} removed", p.display());
+    }
+    assert_eq!(fs::read(&specs[1].path).expect("read"), rollout);
 }
 
 #[test]
