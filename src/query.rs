@@ -335,7 +335,15 @@ fn limit_i64(limit: usize) -> i64 {
 /// stays a phrase, and a trailing `*` asks for a prefix. All words must match.
 pub fn fts_query(input: &str) -> Result<String> {
     let mut terms = Vec::new();
-    let mut rest = input.trim();
+    // SQLite reads the query as a C string: a NUL would end it inside a quoted phrase (an
+    // "unterminated string"). It separates words here, as the tokenizer would.
+    let spaced;
+    let mut rest = if input.contains('\0') {
+        spaced = input.replace('\0', " ");
+        spaced.trim()
+    } else {
+        input.trim()
+    };
     while !rest.is_empty() {
         let (term, prefix, after) = if let Some(quoted) = rest.strip_prefix('"') {
             match quoted.find('"') {
@@ -696,6 +704,12 @@ mod tests {
         );
         assert!(fts_query(" - ( ) ").is_err());
         assert!(fts_query("").is_err());
+        // Found by fuzzing: SQLite would stop reading the query at a NUL.
+        assert_eq!(
+            fts_query("a\0b \"c\0").ok().as_deref(),
+            Some(r#""a" "b" "c""#)
+        );
+        assert!(fts_query("\0\0").is_err());
     }
 
     #[test]

@@ -11,6 +11,10 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
+use std::thread::JoinHandle;
 
 use uuid::Uuid;
 
@@ -378,26 +382,39 @@ pub fn open_stream(path: &Path) -> Result<Box<dyn BufRead + Send>> {
 
 /// Decompresses on a thread of its own, a few chunks ahead of the reader, so that
 /// decompression and parsing overlap on two cores. Memory stays bounded: at most
-/// `AHEAD` chunks of `CHUNK` bytes wait in the channel.
+/// `AHEAD` chunks of at most `CHUNK` bytes wait in the channel. The first chunks are
+/// small, so a reader that wants only the head (the session meta) gets it at once.
+///
+/// Dropping it stops the thread and waits for it: no decompression goes on, and no file
+/// stays open, after the reader is gone.
 struct Pipelined {
-    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    rx: Option<Receiver<io::Result<Vec<u8>>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
     chunk: Vec<u8>,
     pos: usize,
     done: bool,
 }
 
 impl Pipelined {
+    const FIRST_CHUNK: usize = 64 << 10;
     const CHUNK: usize = 1 << 20;
     const AHEAD: usize = 4;
 
     fn spawn(mut src: impl Read + Send + 'static) -> Pipelined {
         let (tx, rx) = std::sync::mpsc::sync_channel(Self::AHEAD);
-        std::thread::spawn(move || {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let mut size = Self::FIRST_CHUNK;
             loop {
-                let mut buf = vec![0u8; Self::CHUNK];
+                let mut buf = vec![0u8; size];
                 let mut filled = 0;
                 // Fill whole chunks: fewer, larger messages.
                 let result = loop {
+                    if stopped.load(Ordering::Relaxed) {
+                        return;
+                    }
                     match src.read(&mut buf[filled..]) {
                         Ok(0) => break Ok(()),
                         Ok(n) => {
@@ -411,7 +428,7 @@ impl Pipelined {
                     }
                 };
                 buf.truncate(filled);
-                let end = filled < Self::CHUNK;
+                let end = filled < size;
                 if filled > 0 && tx.send(Ok(buf)).is_err() {
                     return; // the reader is gone
                 }
@@ -420,12 +437,18 @@ impl Pipelined {
                     return;
                 }
                 if end {
+                    // An empty chunk marks the end, so that a thread that died (a panic in
+                    // the decoder) is an error to the reader, not a short file.
+                    let _ = tx.send(Ok(Vec::new()));
                     return;
                 }
+                size = (size * 2).min(Self::CHUNK);
             }
         });
         Pipelined {
-            rx,
+            rx: Some(rx),
+            stop,
+            thread: Some(thread),
             chunk: Vec::new(),
             pos: 0,
             done: false,
@@ -433,13 +456,28 @@ impl Pipelined {
     }
 }
 
+impl Drop for Pipelined {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // Without a receiver, a send the thread is blocked in fails at once.
+        drop(self.rx.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 impl Read for Pipelined {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         while self.pos == self.chunk.len() {
-            if self.done {
+            let Some(rx) = self.rx.as_ref().filter(|_| !self.done) else {
                 return Ok(0);
-            }
-            match self.rx.recv() {
+            };
+            match rx.recv() {
+                Ok(Ok(chunk)) if chunk.is_empty() => {
+                    self.done = true;
+                    return Ok(0);
+                }
                 Ok(Ok(chunk)) => {
                     self.chunk = chunk;
                     self.pos = 0;
@@ -448,10 +486,11 @@ impl Read for Pipelined {
                     self.done = true;
                     return Err(e);
                 }
-                // The thread ended after the last chunk.
                 Err(_) => {
                     self.done = true;
-                    return Ok(0);
+                    return Err(io::Error::other(
+                        "the decompression thread stopped before the end",
+                    ));
                 }
             }
         }
@@ -527,6 +566,39 @@ mod tests {
         let p = dir.join(name);
         std::fs::write(&p, bytes).expect("write");
         p
+    }
+
+    /// How many of this process's file descriptors are open on `path`.
+    fn open_fds(path: &Path) -> usize {
+        std::fs::read_dir("/proc/self/fd")
+            .expect("/proc/self/fd")
+            .flatten()
+            .filter(|e| std::fs::read_link(e.path()).is_ok_and(|t| t == path))
+            .count()
+    }
+
+    #[test]
+    fn a_zst_reader_dropped_early_stops_decompressing_and_closes_the_file() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut body = Vec::new();
+        for i in 0..200_000 {
+            body.extend_from_slice(format!("{{\"type\":\"x\",\"n\":{i}}}\n").as_bytes());
+        }
+        let z = zstd::encode_all(&body[..], 1).expect("zstd");
+        let path = write(dir.path(), "rollout-big.jsonl.zst", &z);
+        let mut r = RolloutReader::open(&path).expect("open");
+        assert!(matches!(r.next_entry(), Some(Ok(Entry::Record(_)))));
+        assert_eq!(open_fds(&path), 1);
+        drop(r);
+        // The decompression thread has ended and closed its file.
+        assert_eq!(open_fds(&path), 0);
+        // Read to the end, the stream ends where the data ends, not early.
+        let mut all = Vec::new();
+        open_stream(&path)
+            .expect("open")
+            .read_to_end(&mut all)
+            .expect("read");
+        assert!(all == body, "{} of {} bytes", all.len(), body.len());
     }
 
     fn lines(path: &Path) -> Vec<(u64, u64, Vec<u8>)> {
