@@ -456,7 +456,7 @@ fn finish_twin(plain: &Path, file: &File, meta: &fs::Metadata, zst: &Path) -> Re
     }))
 }
 
-fn content_checksum_zst(path: &Path) -> Result<Checksum> {
+pub(crate) fn content_checksum_zst(path: &Path) -> Result<Checksum> {
     let file = File::open(path).map_err(|e| Error::io(path, "opening", e))?;
     let dec = zstd::stream::read::Decoder::new(file)
         .map_err(|e| Error::io(path, "starting decompression", e))?;

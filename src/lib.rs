@@ -63,6 +63,8 @@
 
 pub mod archive;
 pub mod error;
+#[cfg(any(test, fuzzing))]
+pub mod fuzzing;
 pub mod git_info;
 pub mod index;
 pub mod layout;

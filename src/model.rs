@@ -469,7 +469,7 @@ pub fn parse_line(bytes: &[u8]) -> Result<ParsedLine, LineErrorKind> {
 }
 
 /// Any line, in either shape: the shape-deciding keys first, then the payload.
-fn parse_general(text: &str) -> Result<ParsedLine, LineErrorKind> {
+pub(crate) fn parse_general(text: &str) -> Result<ParsedLine, LineErrorKind> {
     let probe: Probe<'_> = serde_json::from_str(text).map_err(|e| {
         if e.is_data() {
             LineErrorKind::Shape(e.to_string())
@@ -542,7 +542,7 @@ fn parse_envelope_payload(kind: &str, payload: &RawValue) -> Result<RolloutItem,
 /// `None` for anything else, or anything unusual (duplicate keys, a kind kept raw, a
 /// payload of another shape): [`parse_line`]'s general path then decides, so both paths
 /// always agree.
-fn parse_envelope_fast(text: &str) -> Option<ParsedLine> {
+pub(crate) fn parse_envelope_fast(text: &str) -> Option<ParsedLine> {
     enum Payload {
         Item(RawItem),
         Event(RawEvent),

@@ -1,0 +1,10 @@
+//! Any bytes as a `.zst` rollout: see `rolldex::fuzzing::zst`.
+#![no_main]
+
+use std::sync::LazyLock;
+
+/// One folder for the whole run: a fuzzer runs thousands of inputs a second.
+static DIR: LazyLock<tempfile::TempDir> =
+    LazyLock::new(|| tempfile::tempdir().expect("a temp folder"));
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| rolldex::fuzzing::zst(data, DIR.path()));
