@@ -254,8 +254,9 @@ fn private_mode(original: u32) -> u32 {
 ///
 /// Anything else under a temp name is left alone: it might be the only copy of something.
 fn remove_leftovers(home: &Path, report: &mut ArchiveReport) {
-    let (temps, errors) = layout::walk_named(home, layout::is_temp_name);
-    report.errors.extend(errors);
+    // A folder that cannot be listed is reported once, by the walk for rollouts that
+    // follows.
+    let (temps, _) = layout::walk_named(home, layout::is_temp_name);
     for t in temps {
         let name = t.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         let purpose = |p: &str| name.starts_with(&format!("{}{p}-", layout::TEMP_PREFIX));

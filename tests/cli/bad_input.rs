@@ -189,3 +189,98 @@ fn bad_input_never_panics_is_named_and_the_rest_is_indexed() {
     }
     assert!(fifo.exists() && dir_like.is_dir());
 }
+
+/// Runs rolldex without the capabilities that let root read any file, so that mode 000
+/// means unreadable whoever runs the tests. Returns (exit code, stdout, stderr).
+fn without_privileges(home: &Path, args: &[&str]) -> (i32, String, String) {
+    let bin = env!("CARGO_BIN_EXE_rolldex");
+    let mut cmd = if running_as_root() {
+        let mut c = Command::new("setpriv");
+        c.args(["--bounding-set=-all", "--inh-caps=-all", "--"])
+            .arg(bin);
+        c
+    } else {
+        Command::new(bin)
+    };
+    let out = cmd
+        .arg("--home")
+        .arg(home)
+        .args(args)
+        .env_remove("CODEX_HOME")
+        .output()
+        .expect("run rolldex");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let code = out.status.code().unwrap_or(-1);
+    assert!(
+        !stderr.contains("panicked") && code != 101 && code != -1,
+        "rolldex {args:?} crashed ({code}): {stderr}"
+    );
+    (
+        code,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr,
+    )
+}
+
+fn running_as_root() -> bool {
+    let out = Command::new("id").arg("-u").output().expect("id -u");
+    String::from_utf8_lossy(&out.stdout).trim() == "0"
+}
+
+#[test]
+fn unreadable_files_and_folders_are_named_skipped_and_kept() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().expect("tmp");
+    let day = home.path().join("sessions/2025/01/01");
+    let shut = home.path().join("sessions/2025/01/02");
+    fs::create_dir_all(&day).expect("mkdir");
+    fs::create_dir_all(&shut).expect("mkdir");
+    let rollout = |dir: &Path, n: u32| {
+        let p = dir.join(format!(
+            "rollout-2025-01-01T00-00-00-0bad0000-0000-4000-8000-{n:012}.jsonl"
+        ));
+        fs::write(&p, format!("{SURVIVOR}\n")).expect("write");
+        p
+    };
+    let readable = rollout(&day, 201);
+    let locked_file = rollout(&day, 202);
+    let hidden = rollout(&shut, 203);
+    fs::set_permissions(&locked_file, fs::Permissions::from_mode(0o000)).expect("chmod");
+    fs::set_permissions(&shut, fs::Permissions::from_mode(0o000)).expect("chmod");
+
+    let (code, out, err) = without_privileges(home.path(), &["index", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert!(report["errors"].as_u64().expect("errors") >= 2, "{report}");
+    for p in [&locked_file, &shut] {
+        assert!(
+            err.contains(&*p.to_string_lossy()),
+            "{} not named: {err}",
+            p.display()
+        );
+    }
+    assert!(err.contains("ermission denied"), "{err}");
+    let (_, listed, _) = without_privileges(home.path(), &["list", "--json"]);
+    let ids: Vec<String> = json_lines(&listed)
+        .iter()
+        .map(|s| s["id"].as_str().expect("id").to_owned())
+        .collect();
+    assert_eq!(ids, ["0bad0000-0000-4000-8000-000000000201"]);
+
+    // The archive job compresses what it can read and leaves the rest as it is.
+    let (code, _, err) = without_privileges(home.path(), &["archive", "--older-than", "0s"]);
+    assert_eq!(code, 1, "a file it could not archive is a failure: {err}");
+    for p in [&locked_file, &shut] {
+        let named = err.matches(&*p.to_string_lossy()).count();
+        assert_eq!(named, 1, "{} named {named} times: {err}", p.display());
+    }
+    assert!(!readable.exists() && PathBuf::from(format!("{}.zst", readable.display())).exists());
+    fs::set_permissions(&shut, fs::Permissions::from_mode(0o700)).expect("chmod");
+    fs::set_permissions(&locked_file, fs::Permissions::from_mode(0o600)).expect("chmod");
+    for p in [&locked_file, &hidden] {
+        assert_eq!(
+            fs::read_to_string(p).expect("kept"),
+            format!("{SURVIVOR}\n")
+        );
+    }
+}

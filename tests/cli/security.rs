@@ -47,3 +47,26 @@ fn everything_created_is_private() {
         assert_eq!(mode, want, "{} is {mode:o}", p.display());
     }
 }
+
+#[test]
+fn archives_of_files_other_tools_wrote_are_private_too() {
+    let home = tempfile::tempdir().expect("tmp");
+    let dir = home.path().join("sessions/2025/01/01");
+    fs::create_dir_all(&dir).expect("mkdir");
+    let line = b"{\"type\":\"message\",\"role\":\"user\",\"content\":[]}\n";
+    // Written with a loose umask (0644), and one made read-only (0444).
+    let mut want = Vec::new();
+    for (n, mode, zst_mode) in [(1, 0o644, 0o600), (2, 0o444, 0o400)] {
+        let p = dir.join(format!(
+            "rollout-2025-01-01T00-00-0{n}-00000000-0000-4000-8000-00000000000{n}.jsonl"
+        ));
+        fs::write(&p, line).expect("write");
+        fs::set_permissions(&p, fs::Permissions::from_mode(mode)).expect("chmod");
+        want.push((PathBuf::from(format!("{}.zst", p.display())), zst_mode));
+    }
+    ok(home.path(), &["archive", "--older-than", "0s"], b"");
+    for (zst, mode) in want {
+        let got = fs::metadata(&zst).expect("the .zst").permissions().mode() & 0o7777;
+        assert_eq!(got, mode, "{} is {got:o}", zst.display());
+    }
+}
