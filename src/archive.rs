@@ -8,8 +8,8 @@
 //! 4. **verify**: decompress the temp file fully and compare length and checksum with what
 //!    was read from the source;
 //! 5. check the source did not change meanwhile (size, mtime, inode);
-//! 6. give the temp file the source's mtime and its owner's mode bits, hard-link it into place as `X.zst`
-//!    (which never overwrites), fsync the folder;
+//! 6. give the temp file the source's mtime and the owner's bits of its mode, hard-link it
+//!    into place as `X.zst` (which never overwrites), fsync the folder;
 //! 7. check the source once more, and only then remove it and fsync the folder.
 //!
 //! A crash at any point leaves the original, or a verified `.zst` beside it (a twin the next

@@ -117,7 +117,6 @@ pub fn zst(bytes: &[u8], dir: &Path) {
 /// A search index to run [`search`] against: the real schema, a few rows.
 pub struct SearchIndex {
     index: Index,
-    _home: PathBuf,
 }
 
 impl SearchIndex {
@@ -140,7 +139,7 @@ impl SearchIndex {
         index
             .refresh(&home, RefreshOptions::default(), &mut |_| {})
             .expect("index");
-        SearchIndex { index, _home: home }
+        SearchIndex { index }
     }
 }
 
@@ -230,6 +229,8 @@ mod tests {
     //! Replays every input the fuzzers keep: found failures and the seeds.
     use super::*;
 
+    /// The inputs kept for `target`. Each one's path is printed before it is replayed, so
+    /// that a failure names it.
     fn kept(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("fuzz/regressions")
@@ -255,7 +256,8 @@ mod tests {
 
     #[test]
     fn kept_lines_pass() {
-        for (_, bytes) in kept("line") {
+        for (path, bytes) in kept("line") {
+            eprintln!("replaying {}", path.display());
             line(&bytes);
         }
     }
@@ -263,7 +265,8 @@ mod tests {
     #[test]
     fn kept_rollouts_pass() {
         let dir = tempfile::tempdir().expect("tmp");
-        for (_, bytes) in kept("rollout") {
+        for (path, bytes) in kept("rollout") {
+            eprintln!("replaying {}", path.display());
             rollout(&bytes, dir.path());
         }
     }
@@ -271,7 +274,8 @@ mod tests {
     #[test]
     fn kept_zst_files_pass() {
         let dir = tempfile::tempdir().expect("tmp");
-        for (_, bytes) in kept("zst") {
+        for (path, bytes) in kept("zst") {
+            eprintln!("replaying {}", path.display());
             zst(&bytes, dir.path());
         }
     }
@@ -280,7 +284,8 @@ mod tests {
     fn kept_searches_pass() {
         let dir = tempfile::tempdir().expect("tmp");
         let index = SearchIndex::new(dir.path());
-        for (_, bytes) in kept("search") {
+        for (path, bytes) in kept("search") {
+            eprintln!("replaying {}", path.display());
             search(&index, &bytes);
         }
     }
