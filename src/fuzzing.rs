@@ -229,64 +229,51 @@ mod tests {
     //! Replays every input the fuzzers keep: found failures and the seeds.
     use super::*;
 
-    /// The inputs kept for `target`. Each one's path is printed before it is replayed, so
+    /// Runs `check` on every input kept for `target`, printing each one's path first so
     /// that a failure names it.
-    fn kept(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    fn replay(target: &str, mut check: impl FnMut(&[u8])) {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("fuzz/regressions")
             .join(target);
-        let mut out: Vec<_> = std::fs::read_dir(&dir)
+        let mut inputs: Vec<PathBuf> = std::fs::read_dir(&dir)
             .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
             .flatten()
             .map(|e| e.path())
-            .map(|p| {
-                let bytes = std::fs::read(&p).expect("read");
-                (p, bytes)
-            })
             .collect();
-        out.sort();
+        inputs.sort();
         assert!(
-            out.len() >= 5,
+            inputs.len() >= 5,
             "{}: only {} inputs",
             dir.display(),
-            out.len()
+            inputs.len()
         );
-        out
+        for path in inputs {
+            eprintln!("replaying {}", path.display());
+            check(&std::fs::read(&path).expect("read"));
+        }
     }
 
     #[test]
     fn kept_lines_pass() {
-        for (path, bytes) in kept("line") {
-            eprintln!("replaying {}", path.display());
-            line(&bytes);
-        }
+        replay("line", line);
     }
 
     #[test]
     fn kept_rollouts_pass() {
         let dir = tempfile::tempdir().expect("tmp");
-        for (path, bytes) in kept("rollout") {
-            eprintln!("replaying {}", path.display());
-            rollout(&bytes, dir.path());
-        }
+        replay("rollout", |bytes| rollout(bytes, dir.path()));
     }
 
     #[test]
     fn kept_zst_files_pass() {
         let dir = tempfile::tempdir().expect("tmp");
-        for (path, bytes) in kept("zst") {
-            eprintln!("replaying {}", path.display());
-            zst(&bytes, dir.path());
-        }
+        replay("zst", |bytes| zst(bytes, dir.path()));
     }
 
     #[test]
     fn kept_searches_pass() {
         let dir = tempfile::tempdir().expect("tmp");
         let index = SearchIndex::new(dir.path());
-        for (path, bytes) in kept("search") {
-            eprintln!("replaying {}", path.display());
-            search(&index, &bytes);
-        }
+        replay("search", |bytes| search(&index, bytes));
     }
 }
