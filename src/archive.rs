@@ -19,9 +19,9 @@
 //! The output is a standard zstd frame that stock `zstd -d` reads with default limits:
 //! window at most 2^27 bytes, no dictionary, with a content checksum.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -43,7 +43,7 @@ pub const DEFAULT_LEVEL: i32 = 3;
 const STALE_TEMP: Duration = Duration::from_secs(3600);
 /// Read and verify in chunks this big: memory stays bounded whatever the file size.
 const CHUNK: usize = 1 << 20;
-/// Purpose in the names of this job's temp files (see [`layout::temp_path`]).
+/// Purpose in the names of this job's temp files (see [`layout::create_temp`]).
 const ARCHIVE_TEMP: &str = "archive";
 /// Name of the lock file that keeps two archive runs apart, in the home.
 pub const LOCK_NAME: &str = ".rolldex-archive.lock";
@@ -349,13 +349,7 @@ fn archive_file(
         return finish_twin(plain, &file, &meta, &zst);
     }
 
-    let tmp = layout::temp_path(dir, ARCHIVE_TEMP);
-    let out = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| Error::io(&tmp, "creating", e))?;
+    let (tmp, out) = layout::create_temp(dir, ARCHIVE_TEMP)?;
     let _guard = TempGuard(&tmp);
     let source = compress(&file, meta.len(), out, opts).map_err(|e| match e {
         CompressError::Read(e) => Error::io(plain, "reading", e),
@@ -627,7 +621,7 @@ mod tests {
         let p = old_file(dir.path(), "rollout-x.jsonl", b"{\"type\":\"message\"}\n");
         let out = archive_file(&p, &opts(), SystemTime::now(), &mut |stage| {
             assert_eq!(stage, Stage::Verified);
-            let mut f = OpenOptions::new().append(true).open(&p).expect("open");
+            let mut f = File::options().append(true).open(&p).expect("open");
             f.write_all(b"{\"late\":1}\n").expect("append");
             Ok(())
         })

@@ -27,13 +27,26 @@ pub const TEMP_PREFIX: &str = ".rolldex-";
 /// Purpose of the temp name a new rollout is created and locked under before it is linked
 /// into place (see [`crate::recorder`]).
 pub const CREATE_TEMP: &str = "create";
+/// Purpose of the temp file a `.zst` is decompressed into before it is linked into place as
+/// the plain rollout (see [`crate::recorder::restore_plain`]).
+pub const RESTORE_TEMP: &str = "restore";
 
-/// A fresh temp file path in `dir` for `purpose` (e.g. `restore`, `archive`).
-pub fn temp_path(dir: &Path, purpose: &str) -> PathBuf {
-    dir.join(format!(
+/// Creates a fresh temp file in `dir` for `purpose` (e.g. [`CREATE_TEMP`], `archive`):
+/// private (0600), new (never an existing file), opened for appending. Returns its path,
+/// for linking it into place or removing it, and the file.
+pub fn create_temp(dir: &Path, purpose: &str) -> Result<(PathBuf, fs::File)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join(format!(
         "{TEMP_PREFIX}{purpose}-{}.tmp",
         Uuid::new_v4().simple()
-    ))
+    ));
+    let file = fs::OpenOptions::new()
+        .append(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| Error::io(&path, "creating", e))?;
+    Ok((path, file))
 }
 
 /// Whether a file name is one of rolldex's temp files.

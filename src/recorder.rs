@@ -12,7 +12,7 @@
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -558,13 +558,7 @@ fn create_rollout_file_with(path: &Path, on_visible: &mut dyn FnMut(&Path)) -> R
         .mode(0o700)
         .create(dir)
         .map_err(|e| Error::io(dir, "creating folder", e))?;
-    let tmp = layout::temp_path(dir, layout::CREATE_TEMP);
-    let file = OpenOptions::new()
-        .append(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| Error::io(&tmp, "creating", e))?;
+    let (tmp, file) = layout::create_temp(dir, layout::CREATE_TEMP)?;
     let placed = lock(&file, &tmp)
         .and_then(|()| fs::hard_link(&tmp, path).map_err(|e| Error::io(path, "creating", e)));
     if placed.is_ok() {
@@ -658,15 +652,9 @@ pub fn restore_plain(zst: &Path) -> Result<PathBuf> {
         return Ok(plain);
     }
     let dir = zst.parent().unwrap_or(Path::new("."));
-    let tmp = layout::temp_path(dir, "restore");
+    let mut src = reader::open_stream(zst)?;
+    let (tmp, mut out) = layout::create_temp(dir, layout::RESTORE_TEMP)?;
     let result = (|| -> Result<bool> {
-        let mut src = reader::open_stream(zst)?;
-        let mut out = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| Error::io(&tmp, "creating", e))?;
         io::copy(&mut src, &mut out).map_err(|e| Error::io(zst, "decompressing", e))?;
         if let Ok(m) = fs::metadata(zst).and_then(|m| m.modified()) {
             let _ = out.set_modified(m);
