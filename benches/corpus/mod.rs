@@ -375,22 +375,9 @@ pub fn generate(home: &Path, spec: &CorpusSpec) -> io::Result<Corpus> {
         let repo = (rng.below(6) != 0).then(|| rng.pick(REPOS));
         let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(created) * 1_000_000)
             .expect("time");
-        let dir = home.join(format!(
-            "sessions/{:04}/{:02}/{:02}",
-            t.year(),
-            u8::from(t.month()),
-            t.day()
-        ));
-        fs::create_dir_all(&dir)?;
-        let path = dir.join(format!(
-            "rollout-{:04}-{:02}-{:02}T{:02}-{:02}-{:02}-{id}.jsonl",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        ));
+        let uuid = uuid::Uuid::parse_str(&id).expect("a uuid");
+        let path = rolldex::layout::new_rollout_path(home, t, uuid);
+        fs::create_dir_all(path.parent().expect("a day folder"))?;
         let rare_word = format!("rare{}", &id[..8]);
         let mut w = Writer {
             out: BufWriter::with_capacity(1 << 20, fs::File::create(&path)?),

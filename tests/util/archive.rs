@@ -9,6 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
+use rolldex::layout;
 use serde_json::json;
 
 /// The benches' deterministic generator (SplitMix64): the same seed, the same archive.
@@ -87,19 +88,6 @@ fn ts(ms: i64) -> String {
         .expect("format")
 }
 
-fn name_time(ms: i64) -> String {
-    let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).expect("time");
-    format!(
-        "{:04}-{:02}-{:02}T{:02}-{:02}-{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
-
 /// 2025-06-01T00:00:00Z in ms.
 pub const START_MS: i64 = 1_748_736_000_000;
 
@@ -157,20 +145,16 @@ pub fn generate(home: &Path, n: usize, seed: u64) -> Vec<Spec> {
         let flamingo = i % 7 == 0;
         let word = format!("uniqword{}", &hex[..10]);
         let title = format!("Please fix {word} in module {i}");
-        let dir = if archived {
+        let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(created_ms) * 1_000_000)
+            .expect("time");
+        let uuid = uuid::Uuid::parse_str(&id).expect("a uuid");
+        let plain = if archived {
             home.join("archived_sessions")
+                .join(layout::rollout_file_name(t, uuid))
         } else {
-            let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(created_ms) * 1_000_000)
-                .expect("time");
-            home.join(format!(
-                "sessions/{:04}/{:02}/{:02}",
-                t.year(),
-                u8::from(t.month()),
-                t.day()
-            ))
+            layout::new_rollout_path(home, t, uuid)
         };
-        fs::create_dir_all(&dir).expect("mkdir");
-        let plain = dir.join(format!("rollout-{}-{id}.jsonl", name_time(created_ms)));
+        fs::create_dir_all(plain.parent().expect("a folder")).expect("mkdir");
         let git = url
             .as_ref()
             .map(|u| json!({"commit_hash": commit, "branch": branch, "repository_url": u}));
