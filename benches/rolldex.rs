@@ -222,11 +222,7 @@ fn benches(c: &mut Criterion) {
 }
 
 fn recorder(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = corpus::bench_runtime();
     let home = tempfile::tempdir().expect("tmp");
     let (info, opts, item) = corpus::bench_recorder(home.path());
     let rec = rt

@@ -181,11 +181,7 @@ fn main() {
     let sessions = query::count(&conn, index.path(), &Filters::default()).expect("count");
 
     // The recorder: one item per call, as an agent records them.
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = corpus::bench_runtime();
     let home = tempfile::tempdir().expect("tmp");
     let (info, opts, item) = corpus::bench_recorder(home.path());
     let (items_per_s, p50, p99) = rt.block_on(async {

@@ -37,6 +37,15 @@ pub struct SessionInfo {
     pub rare_word: String,
 }
 
+/// The runtime the recorder benchmarks run on: two workers, as on the machines here.
+pub fn bench_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 /// A recorder to benchmark: a session in `home` without git collection, and the item
 /// each call records (one assistant message, as an agent records them).
 pub fn bench_recorder(
