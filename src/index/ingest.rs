@@ -261,13 +261,28 @@ pub fn refresh(
             .map_err(db("starting a transaction"))?;
         let mut batch_sessions = 0;
         let mut batch_bytes = 0;
+        // The rowid of the batch's first item: every later one is above it, and nothing
+        // above it is older (it was the largest plus one). Their full-text rows are written
+        // together at the end (see `index_batch_text`).
+        let mut first_rowid = None;
         for (id, group) in iter.by_ref() {
-            batch_bytes += sync_session(&tx, db_path, &id, group, opts, &mut report)?;
+            batch_bytes += sync_session(
+                &tx,
+                db_path,
+                &id,
+                group,
+                opts,
+                &mut first_rowid,
+                &mut report,
+            )?;
             batch_sessions += 1;
             done += 1;
             if batch_sessions >= BATCH_SESSIONS || batch_bytes >= BATCH_BYTES {
                 break;
             }
+        }
+        if let Some(first) = first_rowid {
+            index_batch_text(&tx, first).map_err(db("indexing the text"))?;
         }
         tx.commit().map_err(db("committing"))?;
         progress(Progress { done, total });
@@ -768,6 +783,7 @@ fn sync_session(
     id: &str,
     group: Group,
     opts: RefreshOptions,
+    first_rowid: &mut Option<i64>,
     report: &mut RefreshReport,
 ) -> Result<u64> {
     let db = |action| move |e| Error::db(db_path, action, e);
@@ -864,7 +880,7 @@ fn sync_session(
                 upsert_session(tx, id, &primary, &state, None).map_err(db("writing a session"))?
             }
         };
-        let end = read_items(tx, db_path, key, reader, &mut state, report)?;
+        let end = read_items(tx, db_path, key, reader, &mut state, first_rowid, report)?;
         offsets = (end.offset as i64, end.lines as i64);
         raw_bytes = Some((end.offset + end.pending) as i64);
         read_bytes = end.offset - start;
@@ -931,6 +947,20 @@ fn sync_session(
         }
     }
     Ok(read_bytes)
+}
+
+/// Writes the full-text rows of every item from `first_rowid` on, in one statement.
+///
+/// FTS5 keeps new rows in memory and writes a segment whenever a statement opens a
+/// savepoint, which every upsert of a session or a file does: written per item, a batch
+/// left hundreds of tiny segments to merge (a quarter of indexing time). Written last, the
+/// whole batch becomes one segment at commit.
+fn index_batch_text(tx: &Connection, first_rowid: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO items_fts(rowid, summary) SELECT rowid, summary FROM items WHERE rowid >= ?1",
+    )?
+    .execute([first_rowid])?;
+    Ok(())
 }
 
 /// Removes a session's items and their full-text rows. External-content FTS5 needs the
@@ -1028,6 +1058,7 @@ fn read_items(
     key: i64,
     mut reader: RolloutReader,
     state: &mut SessionState,
+    first_rowid: &mut Option<i64>,
     report: &mut RefreshReport,
 ) -> Result<ReadEnd> {
     let db = |e| Error::db(db_path, "inserting items", e);
@@ -1038,9 +1069,6 @@ fn read_items(
             "INSERT INTO items(session_key, seq, ts_ms, kind, role, summary, offset, ordinal)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )
-        .map_err(db)?;
-    let mut insert_fts = tx
-        .prepare_cached("INSERT INTO items_fts(rowid, summary) VALUES (?1, ?2)")
         .map_err(db)?;
     let mut pending = 0;
     let mut failed = false;
@@ -1078,9 +1106,7 @@ fn read_items(
                         rec.line.ordinal.and_then(|o| i64::try_from(o).ok())
                     ])
                     .map_err(db)?;
-                insert_fts
-                    .execute(params![tx.last_insert_rowid(), text])
-                    .map_err(db)?;
+                first_rowid.get_or_insert_with(|| tx.last_insert_rowid());
                 state.items += 1;
                 report.items_indexed += 1;
             }

@@ -180,3 +180,40 @@ fn a_zst_rewritten_in_place_is_seen_by_index() {
     assert_eq!(hits(h, "secondversion"), 1);
     assert_eq!(hits(h, "firstversion"), 0);
 }
+
+/// A session rewritten shorter is read again from the start. When it holds the newest items,
+/// its new items reuse the rowids its old ones had, and their full-text rows must follow
+/// (the indexer writes a batch's text from its first new rowid, not from the old maximum).
+#[test]
+fn a_rewritten_newest_session_is_searchable_by_its_new_words() {
+    let home = tempfile::tempdir().expect("tmp");
+    let h = home.path();
+    let day = h.join("sessions/2025/06/03");
+    rollout(&day, "0f0f0f0f-0000-4000-8000-0000000000a1", "olderword");
+    let newest = rollout(&day, "0f0f0f0f-0000-4000-8000-0000000000a2", "firstword");
+    // Several items, so the rewrite is shorter than what was indexed.
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .open(&newest)
+        .expect("open");
+    for i in 0..5 {
+        writeln!(
+            f,
+            r#"{{"timestamp":"2025-06-03T10:00:0{i}.000Z","type":"response_item","payload":{{"type":"message","role":"assistant","content":[{{"type":"output_text","text":"filler number {i}"}}]}}}}"#
+        )
+        .expect("append");
+    }
+    drop(f);
+    ok(h, &["index"], b"");
+    assert_eq!(hits(h, "firstword"), 1);
+
+    rollout(&day, "0f0f0f0f-0000-4000-8000-0000000000a2", "secondword");
+    assert_eq!(hits(h, "secondword"), 1, "the rewritten session's new word");
+    assert_eq!(hits(h, "firstword"), 0, "the old word is gone");
+    assert_eq!(hits(h, "filler"), 0, "the old items are gone");
+    assert_eq!(hits(h, "olderword"), 1);
+    // The index agrees with one built from nothing.
+    ok(h, &["index", "--full"], b"");
+    assert_eq!(hits(h, "secondword"), 1);
+    assert_eq!(hits(h, "filler"), 0);
+}
