@@ -2,4 +2,5 @@
 //! checks of what only shows on large real files.
 
 mod cli;
+mod library;
 mod util;

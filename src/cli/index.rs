@@ -30,6 +30,7 @@ pub fn run(ctx: &Ctx, args: IndexArgs, out: &mut dyn Write) -> anyhow::Result<Ex
     let report = home.refresh(RefreshOptions {
         full: args.full,
         complete: true,
+        ..RefreshOptions::default()
     })?;
     if args.json {
         let summary = serde_json::json!({

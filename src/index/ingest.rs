@@ -30,18 +30,24 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::Index;
+use super::feed::{self, Fed, Job, Opened, Plan};
 use super::scan::Found;
 use super::summary::SessionFacts;
 use crate::error::{Error, LineError, Result};
 use crate::layout;
 use crate::model::{RolloutItem, SessionMeta};
-use crate::reader::{Entry, MetaResolver, RolloutReader, read_head_meta};
+use crate::reader::{Entry, MetaResolver, read_head_meta};
 use crate::repo_url::{redact_urls, repo_key, strip_credentials};
 
 /// Commit after this many sessions that needed writing...
 const BATCH_SESSIONS: usize = 500;
 /// ...or after reading this many bytes, whichever comes first.
 const BATCH_BYTES: u64 = 256 * 1024 * 1024;
+/// Full-text rows are written after this many bytes of item text (and at the end of a
+/// batch): one FTS5 segment each. Fewer, larger segments cost less merging; smaller ones
+/// keep the writer's work spread over the read instead of piled up at its end, where the
+/// reading thread has nothing left to overlap it with.
+const FTS_TEXT: usize = 1 << 20;
 /// Malformed lines kept in full in a report; the rest are counted.
 const MALFORMED_KEPT: usize = 200;
 
@@ -53,6 +59,9 @@ pub struct RefreshOptions {
     /// List every folder and examine every file, instead of only what can have changed
     /// (see [`super::scan`]): catches a `.zst` rewritten in place.
     pub complete: bool,
+    /// Read and parse the rollouts on the writer's thread instead of one of their own
+    /// (the index is the same; for comparing the two and for debugging).
+    pub single_thread: bool,
 }
 
 /// How far a refresh has got, for a progress display.
@@ -253,40 +262,58 @@ pub fn refresh(
     });
 
     let total = work.len() as u64;
-    let mut done = 0u64;
-    let mut iter = work.into_iter().peekable();
-    while iter.peek().is_some() {
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db("starting a transaction"))?;
-        let mut batch_sessions = 0;
-        let mut batch_bytes = 0;
-        // The rowid of the batch's first item: every later one is above it, and nothing
-        // above it is older (it was the largest plus one). Their full-text rows are written
-        // together at the end (see `index_batch_text`).
-        let mut first_rowid = None;
-        for (id, group) in iter.by_ref() {
-            batch_bytes += sync_session(
-                &tx,
+    let work: Vec<(String, Group, Plan)> = work
+        .into_iter()
+        .map(|(id, g)| {
+            let plan = plan_for(&g, opts.full);
+            (id, g, plan)
+        })
+        .collect();
+    let jobs = work
+        .iter()
+        .map(|(_, g, plan)| match g.primary() {
+            Some(f) => Job {
+                path: f.path.clone(),
+                compressed: f.compressed,
+                plan: *plan,
+            },
+            None => Job {
+                path: PathBuf::new(),
+                compressed: false,
+                plan: Plan::Keep,
+            },
+        })
+        .collect();
+    feed::run(jobs, opts.single_thread, |feed| -> Result<()> {
+        let mut done = 0u64;
+        let mut iter = work.into_iter().peekable();
+        while iter.peek().is_some() {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db("starting a transaction"))?;
+            let mut batch = Batch {
+                tx: &tx,
                 db_path,
-                &id,
-                group,
-                opts,
-                &mut first_rowid,
-                &mut report,
-            )?;
-            batch_sessions += 1;
-            done += 1;
-            if batch_sessions >= BATCH_SESSIONS || batch_bytes >= BATCH_BYTES {
-                break;
+                feed: &mut *feed,
+                report: &mut report,
+                first_rowid: None,
+                text_pending: 0,
+            };
+            let (mut sessions, mut bytes) = (0, 0);
+            for (id, group, plan) in iter.by_ref() {
+                bytes += batch.sync_session(&id, group, plan, opts.full)?;
+                sessions += 1;
+                done += 1;
+                if sessions >= BATCH_SESSIONS || bytes >= BATCH_BYTES {
+                    break;
+                }
             }
+            batch.index_text().map_err(db("indexing the text"))?;
+            tx.commit().map_err(db("committing"))?;
+            progress(Progress { done, total });
         }
-        if let Some(first) = first_rowid {
-            index_batch_text(&tx, first).map_err(db("indexing the text"))?;
-        }
-        tx.commit().map_err(db("committing"))?;
-        progress(Progress { done, total });
-    }
+        Ok(())
+    })?;
     if total > 0 {
         // Keeps the planner's statistics current as the index grows; cheap when they are.
         conn.execute_batch("PRAGMA optimize")
@@ -776,177 +803,219 @@ struct SessionState {
     bytes: crate::usage::Bytes,
 }
 
-/// Brings one session's rows in line with its files. Returns the bytes read.
-fn sync_session(
-    tx: &Transaction<'_>,
-    db_path: &Path,
-    id: &str,
-    group: Group,
-    opts: RefreshOptions,
-    first_rowid: &mut Option<i64>,
-    report: &mut RefreshReport,
-) -> Result<u64> {
-    let db = |action| move |e| Error::db(db_path, action, e);
-    let Some(primary) = group.primary().cloned() else {
-        // No file left: the session is gone.
-        if let Some((key, _)) = group.session {
-            delete_items(tx, key).map_err(db("removing a session"))?;
-            tx.execute("DELETE FROM files WHERE session_key = ?1", [key])
-                .map_err(db("removing a session"))?;
-            tx.execute("DELETE FROM sessions WHERE key = ?1", [key])
-                .map_err(db("removing a session"))?;
-            report.sessions_removed += 1;
-            report.files_removed += group.rows.len() as u64;
-        }
-        return Ok(0);
+/// How much of a session's primary file to read: from where the indexed content ends,
+/// from the start, or nothing.
+fn plan_for(group: &Group, full: bool) -> Plan {
+    let Some(primary) = group.primary() else {
+        return Plan::Keep;
     };
+    let Some(followed) = followed(group, full) else {
+        return Plan::Rebuild;
+    };
+    let same_file = followed.path == primary.key;
+    if same_file && followed.size == primary.size && followed.mtime_ns == primary.mtime_ns {
+        return Plan::Keep;
+    }
+    let r = followed;
+    match () {
+        // A `.zst` is never appended to: one changed in place was rewritten whole.
+        () if primary.compressed && same_file => Plan::Rebuild,
+        () if primary.compressed => Plan::From(r.indexed_offset, r.indexed_lines),
+        () if primary.size < r.indexed_offset => Plan::Rebuild,
+        // A moved or touched plain file of the indexed length holds nothing new.
+        () if primary.size == r.indexed_offset => Plan::Keep,
+        () => Plan::From(r.indexed_offset, r.indexed_lines),
+    }
+}
 
-    // Where the indexed content of this session ends: the row of the file followed so far.
-    let followed = group
+/// The row of the file whose content is indexed so far (none when rebuilding everything).
+fn followed(group: &Group, full: bool) -> Option<&FileRow> {
+    group
         .session
         .as_ref()
         .and_then(|(_, p)| group.row(p))
-        .filter(|_| !opts.full)
-        .cloned();
-    let same_file = followed.as_ref().is_some_and(|r| r.path == primary.key);
-    let unchanged_primary = same_file
-        && followed
+        .filter(|_| !full)
+}
+
+/// What the sessions of one transaction share while they are written.
+struct Batch<'a, 't> {
+    tx: &'a Transaction<'t>,
+    db_path: &'a Path,
+    /// The rollouts, read and parsed in the order of the work (see [`feed`]).
+    feed: &'a mut dyn Iterator<Item = Fed>,
+    report: &'a mut RefreshReport,
+    /// The rowid of the batch's first item: every later one is above it, and nothing above
+    /// it is older (it was the largest plus one). Their full-text rows are written together
+    /// at the end (see [`index_batch_text`]).
+    first_rowid: Option<i64>,
+    /// Bytes of item text since `first_rowid`.
+    text_pending: usize,
+}
+
+impl Batch<'_, '_> {
+    /// Writes the full-text rows of the items inserted since the last time.
+    fn index_text(&mut self) -> rusqlite::Result<()> {
+        self.text_pending = 0;
+        match self.first_rowid.take() {
+            Some(first) => index_batch_text(self.tx, first),
+            None => Ok(()),
+        }
+    }
+
+    /// Brings one session's rows in line with its files, as `plan` says. Returns the bytes
+    /// read.
+    fn sync_session(&mut self, id: &str, group: Group, plan: Plan, full: bool) -> Result<u64> {
+        let (tx, db_path) = (self.tx, self.db_path);
+        let db = |action| move |e| Error::db(db_path, action, e);
+        // Every session has its `Begin` in the feed, read or not.
+        let opened = match self.feed.next() {
+            Some(Fed::Begin(opened)) => opened,
+            _ => return Err(feed_stopped(&id_path(&group))),
+        };
+        let Some(primary) = group.primary().cloned() else {
+            // No file left: the session is gone.
+            if let Some((key, _)) = group.session {
+                delete_items(tx, key).map_err(db("removing a session"))?;
+                tx.execute("DELETE FROM files WHERE session_key = ?1", [key])
+                    .map_err(db("removing a session"))?;
+                tx.execute("DELETE FROM sessions WHERE key = ?1", [key])
+                    .map_err(db("removing a session"))?;
+                self.report.sessions_removed += 1;
+                self.report.files_removed += group.rows.len() as u64;
+            }
+            return Ok(0);
+        };
+        let followed = followed(&group, full).cloned();
+        let session_key = group.session.as_ref().map(|(k, _)| *k);
+        let mut state = match (session_key, plan) {
+            (Some(key), Plan::Keep | Plan::From(..)) => {
+                load_state(tx, key).map_err(db("reading a session"))?
+            }
+            _ => SessionState::default(),
+        };
+        let start = match opened {
+            Opened::Nothing => None,
+            Opened::Failed { opens, error } => {
+                self.report.files_opened += opens;
+                self.report.errors.push(error);
+                return Ok(0);
+            }
+            Opened::Reading {
+                start,
+                from_start,
+                opens,
+            } => {
+                self.report.files_opened += opens;
+                if from_start {
+                    // Rebuild: from the start, without the items indexed before.
+                    if let Some(key) = session_key {
+                        delete_items(tx, key).map_err(db("clearing a session's items"))?;
+                    }
+                    state = SessionState::default();
+                }
+                Some(start)
+            }
+        };
+
+        let mut offsets = followed
             .as_ref()
-            .is_some_and(|r| r.size == primary.size && r.mtime_ns == primary.mtime_ns);
-    enum Plan {
-        Keep,
-        From(i64, i64),
-        Rebuild,
-    }
-    let plan = match &followed {
-        None => Plan::Rebuild,
-        Some(_) if unchanged_primary => Plan::Keep,
-        // A `.zst` is never appended to: one changed in place was rewritten whole.
-        Some(_) if primary.compressed && same_file => Plan::Rebuild,
-        Some(r) if primary.compressed => Plan::From(r.indexed_offset, r.indexed_lines),
-        Some(r) if primary.size < r.indexed_offset => Plan::Rebuild,
-        // A moved or touched plain file of the indexed length holds nothing new.
-        Some(r) if primary.size == r.indexed_offset => Plan::Keep,
-        Some(r) => Plan::From(r.indexed_offset, r.indexed_lines),
-    };
-
-    let mut state = match (&group.session, &plan) {
-        (Some((key, _)), Plan::Keep | Plan::From(..)) => {
-            load_state(tx, *key).map_err(db("reading a session"))?
+            .map(|r| (r.indexed_offset, r.indexed_lines))
+            .unwrap_or((0, 0));
+        let (mut raw_bytes, mut read_bytes, mut failed) = (None, 0u64, false);
+        if let Some(start) = start {
+            // Items need their session's key: a new session gets its row first.
+            let key = match session_key {
+                Some(k) => k,
+                None => upsert_session(tx, id, &primary, &state, None)
+                    .map_err(db("writing a session"))?,
+            };
+            let end = self.read_items(key, &primary.path, start, &mut state)?;
+            offsets = (end.offset as i64, end.lines as i64);
+            raw_bytes = Some((end.offset + end.pending) as i64);
+            read_bytes = end.offset - start;
+            failed = end.failed;
         }
-        _ => SessionState::default(),
-    };
-    let mut reader = None;
-    if let Plan::From(offset, lines) = plan {
-        report.files_opened += 1;
-        match RolloutReader::open_at(&primary.path, offset as u64, lines as u64) {
-            Ok(r) => reader = Some(r),
-            // The file does not reach the indexed offset (a different copy): rebuild.
-            Err(Error::Io { .. }) if primary.compressed => {}
-            Err(e) => {
-                report.errors.push(e);
-                return Ok(0);
-            }
-        }
-    }
-    let session_key = group.session.as_ref().map(|(k, _)| *k);
-    if reader.is_none() && !matches!(plan, Plan::Keep) {
-        // Rebuild: from the start, without the items indexed before.
-        if let Some(key) = session_key {
-            delete_items(tx, key).map_err(db("clearing a session's items"))?;
-        }
-        state = SessionState::default();
-        report.files_opened += 1;
-        match RolloutReader::open(&primary.path) {
-            Ok(r) => reader = Some(r),
-            Err(e) => {
-                report.errors.push(e);
-                return Ok(0);
-            }
-        }
-    }
-
-    let mut offsets = followed
-        .as_ref()
-        .map(|r| (r.indexed_offset, r.indexed_lines))
-        .unwrap_or((0, 0));
-    let (mut raw_bytes, mut read_bytes, mut failed) = (None, 0u64, false);
-    if let Some(reader) = reader {
-        let start = reader.offset();
-        // Items need their session's key: a new session gets its row first.
-        let key = match session_key {
-            Some(k) => k,
-            None => {
-                upsert_session(tx, id, &primary, &state, None).map_err(db("writing a session"))?
-            }
-        };
-        let end = read_items(tx, db_path, key, reader, &mut state, first_rowid, report)?;
-        offsets = (end.offset as i64, end.lines as i64);
-        raw_bytes = Some((end.offset + end.pending) as i64);
-        read_bytes = end.offset - start;
-        failed = end.failed;
-    }
-    let raw_bytes = raw_bytes.unwrap_or(if primary.compressed {
-        // Not re-read: what was indexed before.
-        offsets.0.max(state.raw_bytes)
-    } else {
-        primary.size
-    });
-    let key = upsert_session(tx, id, &primary, &state, Some(raw_bytes))
-        .map_err(db("writing a session"))?;
-
-    // The files' rows: the primary with its offsets, the others as seen-only copies.
-    let on_disk: HashSet<&str> = group.disk.iter().map(|f| f.key.as_str()).collect();
-    for row in &group.rows {
-        if !on_disk.contains(row.path.as_str()) {
-            tx.execute("DELETE FROM files WHERE path = ?1", [&row.path])
-                .map_err(db("removing a file"))?;
-            report.files_removed += 1;
-        }
-    }
-    let mut upsert = tx
-        .prepare_cached(
-            "INSERT INTO files(path, session_key, size, mtime_ns, compressed, indexed_offset, indexed_lines)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT(path) DO UPDATE SET session_key = ?2, size = ?3, mtime_ns = ?4,
-                compressed = ?5, indexed_offset = ?6, indexed_lines = ?7",
-        )
-        .map_err(db("writing a file"))?;
-    for f in &group.disk {
-        let (offset, lines) = if f.key == primary.key {
-            offsets
+        let raw_bytes = raw_bytes.unwrap_or(if primary.compressed {
+            // Not re-read: what was indexed before.
+            offsets.0.max(state.raw_bytes)
         } else {
-            (0, 0)
-        };
-        // A file that failed mid-read is recorded with an impossible size, so the next
-        // run tries it again (and reports it again) instead of trusting it.
-        let size = if failed && f.key == primary.key {
-            -1
-        } else {
-            f.size
-        };
-        let changed = group.row(&f.key).is_none_or(|r| {
-            r.size != size
-                || r.mtime_ns != f.mtime_ns
-                || r.indexed_offset != offset
-                || r.indexed_lines != lines
+            primary.size
         });
-        if changed {
-            upsert
-                .execute(params![
-                    f.key,
-                    key,
-                    size,
-                    f.mtime_ns,
-                    f.compressed,
-                    offset,
-                    lines
-                ])
-                .map_err(db("writing a file"))?;
-            report.files_indexed += 1;
+        let key = upsert_session(tx, id, &primary, &state, Some(raw_bytes))
+            .map_err(db("writing a session"))?;
+
+        // The files' rows: the primary with its offsets, the others as seen-only copies.
+        let on_disk: HashSet<&str> = group.disk.iter().map(|f| f.key.as_str()).collect();
+        for row in &group.rows {
+            if !on_disk.contains(row.path.as_str()) {
+                tx.execute("DELETE FROM files WHERE path = ?1", [&row.path])
+                    .map_err(db("removing a file"))?;
+                self.report.files_removed += 1;
+            }
         }
+        let mut upsert = tx
+            .prepare_cached(
+                "INSERT INTO files(path, session_key, size, mtime_ns, compressed, indexed_offset, indexed_lines)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT(path) DO UPDATE SET session_key = ?2, size = ?3, mtime_ns = ?4,
+                    compressed = ?5, indexed_offset = ?6, indexed_lines = ?7",
+            )
+            .map_err(db("writing a file"))?;
+        for f in &group.disk {
+            let (offset, lines) = if f.key == primary.key {
+                offsets
+            } else {
+                (0, 0)
+            };
+            // A file that failed mid-read is recorded with an impossible size, so the next
+            // run tries it again (and reports it again) instead of trusting it.
+            let size = if failed && f.key == primary.key {
+                -1
+            } else {
+                f.size
+            };
+            let changed = group.row(&f.key).is_none_or(|r| {
+                r.size != size
+                    || r.mtime_ns != f.mtime_ns
+                    || r.indexed_offset != offset
+                    || r.indexed_lines != lines
+            });
+            if changed {
+                upsert
+                    .execute(params![
+                        f.key,
+                        key,
+                        size,
+                        f.mtime_ns,
+                        f.compressed,
+                        offset,
+                        lines
+                    ])
+                    .map_err(db("writing a file"))?;
+                self.report.files_indexed += 1;
+            }
+        }
+        Ok(read_bytes)
     }
-    Ok(read_bytes)
+}
+
+/// A path to name when the feed broke off for a session (its primary file, else its first
+/// indexed row).
+fn id_path(group: &Group) -> PathBuf {
+    group
+        .primary()
+        .map(|f| f.path.clone())
+        .or_else(|| group.rows.first().map(|r| PathBuf::from(&r.path)))
+        .unwrap_or_default()
+}
+
+/// The reading thread ended without handing over what the writer waits for (it panicked).
+fn feed_stopped(path: &Path) -> Error {
+    Error::io(
+        path,
+        "reading",
+        std::io::Error::other("the reading thread stopped"),
+    )
 }
 
 /// Writes the full-text rows of every item from `first_rowid` on, in one statement.
@@ -1051,103 +1120,120 @@ struct ReadEnd {
     failed: bool,
 }
 
-/// Reads lines from `reader` to the end, inserting their items and updating `state`.
-fn read_items(
-    tx: &Transaction<'_>,
-    db_path: &Path,
-    key: i64,
-    mut reader: RolloutReader,
-    state: &mut SessionState,
-    first_rowid: &mut Option<i64>,
-    report: &mut RefreshReport,
-) -> Result<ReadEnd> {
-    let db = |e| Error::db(db_path, "inserting items", e);
-    let mut resolver = MetaResolver::for_path(reader.path());
-    let had_meta = state.has_meta;
-    let mut insert_item = tx
-        .prepare_cached(
-            "INSERT INTO items(session_key, seq, ts_ms, kind, role, summary, offset, ordinal)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )
-        .map_err(db)?;
-    let mut pending = 0;
-    let mut failed = false;
-    // Where the last line ended: blank lines between two lines count as other.
-    let mut last_end = reader.offset();
-    let other = crate::usage::Kind::Other.index();
-    while let Some(entry) = reader.next_entry() {
-        let end = reader.offset();
-        match entry {
-            Ok(Entry::Record(rec)) => {
-                state.bytes[other] += rec.offset.saturating_sub(last_end);
-                crate::usage::add_line(&mut state.bytes, &rec.line, end - rec.offset);
-                last_end = end;
-                if let RolloutItem::SessionMeta(m) = &rec.line.item {
-                    resolver.offer(m);
+impl Batch<'_, '_> {
+    /// Takes a session's entries from the feed to their end, inserting their items and
+    /// updating `state`. `start` is where reading began in `path`.
+    fn read_items(
+        &mut self,
+        key: i64,
+        path: &Path,
+        start: u64,
+        state: &mut SessionState,
+    ) -> Result<ReadEnd> {
+        let (tx, db_path) = (self.tx, self.db_path);
+        let db = |e| Error::db(db_path, "inserting items", e);
+        let mut resolver = MetaResolver::for_path(path);
+        let had_meta = state.has_meta;
+        let mut insert_item = tx
+            .prepare_cached(
+                "INSERT INTO items(session_key, seq, ts_ms, kind, role, summary, offset, ordinal)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .map_err(db)?;
+        let mut pending = 0;
+        let mut failed = false;
+        // Where the last line ended: blank lines between two lines count as other.
+        let mut last_end = start;
+        let other = crate::usage::Kind::Other.index();
+        let (offset, lines) = loop {
+            let chunk = match self.feed.next() {
+                Some(Fed::Entries(chunk)) => chunk,
+                Some(Fed::End {
+                    offset,
+                    lines,
+                    error,
+                }) => {
+                    if let Some(e) = error {
+                        // The rest of the file cannot be read (corrupt .zst, I/O error):
+                        // keep what was read, report it, and try again next run.
+                        self.report.errors.push(e);
+                        failed = true;
+                    }
+                    break (offset, lines);
                 }
-                let ts_ms = rec.line.timestamp.as_deref().and_then(parse_ms);
-                if let Some(ts) = ts_ms {
-                    state.created_ms.get_or_insert(ts);
-                    state.updated_ms = Some(state.updated_ms.map_or(ts, |u| u.max(ts)));
+                _ => return Err(feed_stopped(path)),
+            };
+            for (entry, end) in chunk {
+                match entry {
+                    Entry::Record(rec) => {
+                        state.bytes[other] += rec.offset.saturating_sub(last_end);
+                        crate::usage::add_line(&mut state.bytes, &rec.line, end - rec.offset);
+                        last_end = end;
+                        if let RolloutItem::SessionMeta(m) = &rec.line.item {
+                            resolver.offer(m);
+                        }
+                        let ts_ms = rec.line.timestamp.as_deref().and_then(parse_ms);
+                        if let Some(ts) = ts_ms {
+                            state.created_ms.get_or_insert(ts);
+                            state.updated_ms = Some(state.updated_ms.map_or(ts, |u| u.max(ts)));
+                        }
+                        let Some(item) = state.facts.add(&rec.line) else {
+                            continue;
+                        };
+                        let text = redact_urls(&item.text);
+                        insert_item
+                            .execute(params![
+                                key,
+                                rec.number as i64,
+                                ts_ms,
+                                item.kind,
+                                item.role,
+                                text,
+                                rec.offset as i64,
+                                rec.line.ordinal.and_then(|o| i64::try_from(o).ok())
+                            ])
+                            .map_err(db)?;
+                        self.first_rowid
+                            .get_or_insert_with(|| tx.last_insert_rowid());
+                        self.text_pending += text.len();
+                        if self.text_pending >= FTS_TEXT {
+                            self.index_text().map_err(db)?;
+                        }
+                        state.items += 1;
+                        self.report.items_indexed += 1;
+                    }
+                    Entry::Malformed(e) => {
+                        state.bytes[other] += end.saturating_sub(last_end);
+                        last_end = end;
+                        state.errors += 1;
+                        self.report.malformed_lines += 1;
+                        if self.report.malformed.len() < MALFORMED_KEPT {
+                            self.report.malformed.push(e);
+                        }
+                    }
+                    Entry::Pending { len, .. } => pending = len,
                 }
-                let Some(item) = state.facts.add(&rec.line) else {
-                    continue;
-                };
-                let text = redact_urls(&item.text);
-                insert_item
-                    .execute(params![
-                        key,
-                        rec.number as i64,
-                        ts_ms,
-                        item.kind,
-                        item.role,
-                        text,
-                        rec.offset as i64,
-                        rec.line.ordinal.and_then(|o| i64::try_from(o).ok())
-                    ])
-                    .map_err(db)?;
-                first_rowid.get_or_insert_with(|| tx.last_insert_rowid());
-                state.items += 1;
-                report.items_indexed += 1;
             }
-            Ok(Entry::Malformed(e)) => {
-                state.bytes[other] += end.saturating_sub(last_end);
-                last_end = end;
-                state.errors += 1;
-                report.malformed_lines += 1;
-                if report.malformed.len() < MALFORMED_KEPT {
-                    report.malformed.push(e);
+        };
+        if let Some(meta) = resolver.finish() {
+            // An appended part only replaces the meta when the file had none, or brings the
+            // file's own meta (a fork's copied parent metas come first).
+            let own = layout::session_id_from_path(path).is_some_and(|u| meta.uuid() == Some(u));
+            if !had_meta || own {
+                if let Some(ts) = meta.timestamp.as_deref().and_then(parse_ms) {
+                    state.created_ms = Some(ts);
                 }
-            }
-            Ok(Entry::Pending { len, .. }) => pending = len,
-            Err(e) => {
-                // The rest of the file cannot be read (corrupt .zst, I/O error): keep what
-                // was read, report it, and try again next run.
-                report.errors.push(e);
-                failed = true;
-                break;
+                state.meta = Some(meta);
+                state.has_meta = true;
             }
         }
+        Ok(ReadEnd {
+            offset,
+            lines,
+            pending,
+            failed,
+        })
     }
-    if let Some(meta) = resolver.finish() {
-        // An appended part only replaces the meta when the file had none, or brings the
-        // file's own meta (a fork's copied parent metas come first).
-        let own =
-            layout::session_id_from_path(reader.path()).is_some_and(|u| meta.uuid() == Some(u));
-        if !had_meta || own {
-            if let Some(ts) = meta.timestamp.as_deref().and_then(parse_ms) {
-                state.created_ms = Some(ts);
-            }
-            state.meta = Some(meta);
-            state.has_meta = true;
-        }
-    }
-    Ok(ReadEnd {
-        offset: reader.offset(),
-        lines: reader.lines_read(),
-        pending,
-        failed,
-    })
 }
 
 /// Inserts or updates a session's row; returns its key. `raw_bytes` is written when known.

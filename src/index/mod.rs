@@ -5,6 +5,7 @@
 //! that two processes meeting on the same file wait instead of failing with "database is
 //! locked". It is created 0600: summaries of people's sessions are private.
 
+mod feed;
 pub mod ingest;
 pub mod migrate;
 pub mod scan;
