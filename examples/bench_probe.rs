@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use rolldex::index::Index;
+use rolldex::index::ingest::RefreshOptions;
 use rolldex::query::{self, Filters};
 use rolldex::reader::{Entry, RolloutReader};
 
@@ -25,14 +26,18 @@ struct Args {
     /// An indexed home.
     #[arg(long)]
     home: PathBuf,
+    /// Only time the refresh that queries run first (nothing changed), print
+    /// `{"refresh_us": …, "files": …}` and stop.
+    #[arg(long)]
+    refresh_only: bool,
     /// A big plain rollout, and the same compressed.
-    #[arg(long)]
-    big: PathBuf,
-    #[arg(long)]
-    big_zst: PathBuf,
+    #[arg(long, required_unless_present = "refresh_only")]
+    big: Option<PathBuf>,
+    #[arg(long, required_unless_present = "refresh_only")]
+    big_zst: Option<PathBuf>,
     /// A word only one session contains.
-    #[arg(long)]
-    rare: String,
+    #[arg(long, required_unless_present = "refresh_only")]
+    rare: Option<String>,
     /// A word in most sessions.
     #[arg(long, default_value = "error")]
     common: String,
@@ -128,17 +133,44 @@ fn list_over_100k_sessions() -> Duration {
     })
 }
 
+/// The refresh every query runs first, in-process, on a home where nothing changed: the
+/// fast walk (folders whose mtime changed, plain files only). Median of 21 runs.
+fn refresh_nothing_changed(home: &Path) -> (Duration, u64) {
+    let mut home = rolldex::Home::new(home).expect("home");
+    let first = home
+        .refresh(RefreshOptions::default())
+        .expect("first refresh");
+    let t = median(21, || {
+        let r = home.refresh(RefreshOptions::default()).expect("refresh");
+        assert_eq!(r.items_indexed, 0, "nothing changed");
+    });
+    (t, first.sessions)
+}
+
 fn main() {
     let args = Args::parse();
-    let mb = fs::metadata(&args.big).expect("big").len() as f64 / 1e6;
+    if args.refresh_only {
+        let (t, sessions) = refresh_nothing_changed(&args.home);
+        println!(
+            "{}",
+            serde_json::json!({"refresh_us": t.as_secs_f64() * 1e6, "sessions": sessions})
+        );
+        return;
+    }
+    let (big, big_zst, rare) = (
+        args.big.clone().expect("--big"),
+        args.big_zst.clone().expect("--big-zst"),
+        args.rare.clone().expect("--rare"),
+    );
+    let mb = fs::metadata(&big).expect("big").len() as f64 / 1e6;
     let show_raw = median(5, || {
-        std::hint::black_box(parse_all(&args.big));
+        std::hint::black_box(parse_all(&big));
     });
     let show_zst = median(5, || {
-        std::hint::black_box(parse_all(&args.big_zst));
+        std::hint::black_box(parse_all(&big_zst));
     });
     let serde = median(5, || {
-        std::hint::black_box(serde_values(&args.big));
+        std::hint::black_box(serde_values(&big));
     });
 
     let index = Index::open(&Index::default_path(&args.home)).expect("index");
@@ -153,7 +185,7 @@ fn main() {
     });
     let list_100k = list_over_100k_sessions();
     let mut search = serde_json::Map::new();
-    for (name, word) in [("rare", &args.rare), ("common", &args.common)] {
+    for (name, word) in [("rare", &rare), ("common", &args.common)] {
         for (oname, order) in [
             ("newest", query::Order::Newest),
             ("ranked", query::Order::Rank),
