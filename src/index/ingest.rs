@@ -314,6 +314,15 @@ pub fn refresh(
         }
         Ok(())
     })?;
+    if opts.full && report.items_indexed > 0 {
+        // A rebuild leaves a segment per megabyte of text; merged into one, ranked search
+        // reads less (real-shaped corpus: `--rank` 10.2 -> 7.3 ms) for ~60 ms per 7 MB of
+        // text. Only on the rebuild a person asked for: the first index of a home is built
+        // by their first query, which should not wait for it (a fifth of the build time);
+        // FTS5's automerge keeps the segments in check meanwhile.
+        conn.execute("INSERT INTO items_fts(items_fts) VALUES('optimize')", [])
+            .map_err(db("merging the full-text index"))?;
+    }
     if total > 0 {
         // Keeps the planner's statistics current as the index grows; cheap when they are.
         conn.execute_batch("PRAGMA optimize")
