@@ -118,6 +118,29 @@ pub enum Error {
     /// An argument is malformed (an id that is no uuid prefix, a bad duration...).
     #[error("{0}")]
     BadArgument(String),
+    /// Talking to a team archive (PostgreSQL) failed. `url` has its password masked, and
+    /// `reason` never holds the password.
+    #[error("team archive {url}: {action}: {reason}")]
+    Remote {
+        /// The archive's address, password masked.
+        url: String,
+        /// What was being done, e.g. "connecting", "pushing".
+        action: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The team archive's schema is newer than this binary knows: it is left untouched.
+    #[error(
+        "team archive {url}: schema version {found} is newer than this rolldex knows ({known}); upgrade rolldex"
+    )]
+    RemoteSchemaTooNew {
+        /// The archive's address, password masked.
+        url: String,
+        /// The version found.
+        found: i64,
+        /// The newest version this build knows.
+        known: i64,
+    },
 }
 
 impl Error {

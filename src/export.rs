@@ -189,7 +189,13 @@ pub fn session_json(s: &Session) -> Map<String, Value> {
         "pinned": s.pinned,
     });
     match v {
-        Value::Object(m) => m,
+        Value::Object(mut m) => {
+            // Only sessions from a team archive came from a machine.
+            if let Some(host) = &s.host {
+                m.insert("host".into(), Value::String(host.clone()));
+            }
+            m
+        }
         _ => Map::new(),
     }
 }

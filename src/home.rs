@@ -141,6 +141,10 @@ pub struct Home {
     index: Option<Index>,
     refreshed: bool,
     notify: Observer,
+    /// A team archive answering instead of the local index (see [`Home::with_team`]).
+    team: Option<crate::team::Team>,
+    /// Sessions downloaded from the team archive to show, kept (private) while the home is.
+    downloads: Vec<tempfile::NamedTempFile>,
 }
 
 impl std::fmt::Debug for Home {
@@ -167,7 +171,27 @@ impl Home {
             index: None,
             refreshed: false,
             notify: Box::new(|_| {}),
+            team: None,
+            downloads: Vec::new(),
         })
+    }
+
+    /// Answers from a team archive instead of this home's index: list, count, search,
+    /// stats, resolution, transcripts and resume go to it (see [`crate::team`]). The
+    /// home's own files still hold names, pins and what `resume` downloads.
+    pub fn with_team(mut self, team: crate::team::Team) -> Home {
+        self.team = Some(team);
+        self
+    }
+
+    /// The team archive this home answers from, if any.
+    pub fn team(&mut self) -> Option<&mut crate::team::Team> {
+        self.team.as_mut()
+    }
+
+    /// A session's items after line `after`, from this home's index (what a push sends).
+    pub fn items_after(&mut self, id: &str, after: i64) -> Result<Vec<query::Item>> {
+        self.ask(|c, db| query::items_after(c, db, id, after))
     }
 
     /// Keeps the index at `db` instead of the default `HOME/rolldex.sqlite`.
@@ -206,7 +230,7 @@ impl Home {
 
     /// A home with no index and no rollout: a fresh machine. Creates nothing.
     pub fn is_empty(&self) -> bool {
-        !self.has_index() && layout::walk_rollouts(&self.path).0.is_empty()
+        self.team.is_none() && !self.has_index() && layout::walk_rollouts(&self.path).0.is_empty()
     }
 
     /// Brings the index up to date (`full`: rebuilds it from the rollouts), whatever
@@ -230,7 +254,10 @@ impl Home {
 
     /// Sessions matching `filters`, newest activity first.
     pub fn list(&mut self, filters: &Filters, limit: usize) -> Result<Vec<Session>> {
-        let mut sessions = self.ask(|c, db| query::list(c, db, filters, limit))?;
+        let mut sessions = match &mut self.team {
+            Some(team) => team.list(filters, limit)?,
+            None => self.ask(|c, db| query::list(c, db, filters, limit))?,
+        };
         let pinned = self.pinned()?;
         for s in &mut sessions {
             s.pinned = pinned.contains(&s.id);
@@ -269,13 +296,19 @@ impl Home {
 
     /// How many sessions match `filters`.
     pub fn count(&mut self, filters: &Filters) -> Result<u64> {
-        self.ask(|c, db| query::count(c, db, filters))
+        match &mut self.team {
+            Some(team) => team.count(filters),
+            None => self.ask(|c, db| query::count(c, db, filters)),
+        }
     }
 
     /// Full-text search. Fails before touching the index when the text has no word.
     pub fn search(&mut self, q: &SearchQuery) -> Result<Vec<Hit>> {
         query::fts_query(&q.text)?;
-        let mut hits = self.ask(|c, db| query::search(c, db, q))?;
+        let mut hits = match &mut self.team {
+            Some(team) => team.search(q)?,
+            None => self.ask(|c, db| query::search(c, db, q))?,
+        };
         let pinned = self.pinned()?;
         for h in &mut hits {
             h.session.pinned = pinned.contains(&h.session.id);
@@ -290,7 +323,10 @@ impl Home {
         by: Option<GroupBy>,
         offset: UtcOffset,
     ) -> Result<Vec<Stats>> {
-        self.ask(|c, db| query::stats(c, db, filters, by, offset))
+        match &mut self.team {
+            Some(team) => team.stats(filters, by, offset),
+            None => self.ask(|c, db| query::stats(c, db, filters, by, offset)),
+        }
     }
 
     /// Where the bytes go (see [`query::usage`]).
@@ -302,17 +338,28 @@ impl Home {
         idle_before_ms: i64,
         offset: UtcOffset,
     ) -> Result<query::Usage> {
+        if self.team.is_some() {
+            return Err(Error::BadArgument(
+                "du reads this home's own files; a team archive keeps no sizes by kind".into(),
+            ));
+        }
         self.ask(|c, db| query::usage(c, db, filters, by, largest, idle_before_ms, offset))
     }
 
     /// The session with exactly this id, if the index knows it.
     pub fn session(&mut self, id: &str) -> Result<Option<Session>> {
-        self.ask(|c, db| query::get(c, db, id))
+        match &mut self.team {
+            Some(team) => team.get(id),
+            None => self.ask(|c, db| query::get(c, db, id)),
+        }
     }
 
     /// The subagents a session spawned, oldest first.
     pub fn children(&mut self, id: &str) -> Result<Vec<Session>> {
-        self.ask(|c, db| query::children(c, db, id))
+        match &mut self.team {
+            Some(team) => team.children(id),
+            None => self.ask(|c, db| query::children(c, db, id)),
+        }
     }
 
     /// Every file the index knows, with the checksum recorded when it was archived.
@@ -331,6 +378,9 @@ impl Home {
                 _ => None,
             };
             return Ok(Resolved { path, id, session });
+        }
+        if self.team.is_some() {
+            return self.resolve_in_team(reference, &parsed);
         }
         // No index yet: finding one file by name must not wait for a whole archive to be
         // indexed first.
@@ -357,6 +407,111 @@ impl Home {
             }
         }
         self.resolve_by_file_names(reference, &parsed)
+    }
+
+    /// Resolution in the team archive: the id, an id prefix or a name. The path is where
+    /// the rollout is (or would be) in this home.
+    fn resolve_in_team(&mut self, reference: &str, parsed: &Reference) -> Result<Resolved> {
+        let Some(team) = self.team.as_mut() else {
+            return Err(Error::BadArgument("no team archive".into()));
+        };
+        let mut found = Vec::new();
+        match parsed {
+            Reference::Id(u) => found.extend(team.get(&u.to_string())?),
+            Reference::Word { text, prefix } => {
+                if let Some(p) = prefix {
+                    found.extend(team.find_by_prefix(p)?);
+                }
+                for s in team.find_by_name(text)? {
+                    if !found.iter().any(|f: &Session| f.id == s.id) {
+                        found.push(s);
+                    }
+                }
+            }
+            Reference::Path(_) => {}
+        }
+        match found.len() {
+            0 => Err(Error::SessionNotFound {
+                id: reference.trim().to_string(),
+                home: PathBuf::from(team.shown()),
+            }),
+            1 => {
+                let s = found.remove(0);
+                Ok(Resolved {
+                    path: self.path.join(&s.path),
+                    id: Some(s.id.clone()),
+                    session: Some(s),
+                })
+            }
+            _ => Err(Error::Ambiguous {
+                reference: reference.trim().to_string(),
+                candidates: found.iter().map(candidate).collect(),
+            }),
+        }
+    }
+
+    /// [`Home::resolve`], with a path that can be read: from a team archive, the copy in
+    /// this home when there is one, else a private temp file downloaded from the archive.
+    pub fn readable(&mut self, reference: &str) -> Result<Resolved> {
+        let mut resolved = self.resolve(reference)?;
+        if self.team.is_some() && !resolved.path.is_file() {
+            let zst = layout::zst_path(&resolved.path);
+            resolved.path = if zst.is_file() {
+                zst
+            } else {
+                let id = resolved.id.clone().unwrap_or_default();
+                self.download_to_temp(&id)?
+            };
+        }
+        Ok(resolved)
+    }
+
+    /// Downloads a team archive's session into a private temp file kept while the home
+    /// is, for reading it without placing it in the home.
+    fn download_to_temp(&mut self, id: &str) -> Result<PathBuf> {
+        let Some(team) = self.team.as_mut() else {
+            return Err(Error::BadArgument("no team archive".into()));
+        };
+        let tmp_dir = std::env::temp_dir();
+        let mut tmp = tempfile::Builder::new()
+            .prefix("rolldex-team-")
+            .suffix(".jsonl")
+            .tempfile()
+            .map_err(|e| Error::io(&tmp_dir, "creating a temp file", e))?;
+        let path = tmp.path().to_path_buf();
+        team.download(id, tmp.as_file_mut(), &path)?;
+        self.downloads.push(tmp);
+        Ok(path)
+    }
+
+    /// Downloads a team archive's session into this home at `target` (its place under
+    /// `sessions/`), private, checked, and linked in only once whole.
+    fn download_into_home(&mut self, id: &str, target: &Path) -> Result<PathBuf> {
+        use std::os::unix::fs::DirBuilderExt;
+        let Some(team) = self.team.as_mut() else {
+            return Err(Error::BadArgument("no team archive".into()));
+        };
+        let dir = target.parent().unwrap_or(&self.path);
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| Error::io(dir, "creating folder", e))?;
+        let (tmp, mut file) = layout::create_temp(dir, layout::RESTORE_TEMP)?;
+        let result = (|| -> Result<()> {
+            team.download(id, &mut file, &tmp)?;
+            file.sync_all().map_err(|e| Error::io(&tmp, "syncing", e))?;
+            match std::fs::hard_link(&tmp, target) {
+                Ok(()) => Ok(()),
+                // Placed meanwhile (another resume, or Codex): that one stands.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+                Err(e) => Err(Error::io(target, "placing the download", e)),
+            }
+        })();
+        let _ = std::fs::remove_file(&tmp);
+        result?;
+        recorder::sync_dir(dir)?;
+        Ok(target.to_path_buf())
     }
 
     /// Resolution without the index: the uuid in the file names, and the names file.
@@ -436,7 +591,7 @@ impl Home {
         if let Err(e) = self.ready() {
             (self.notify)(Notice::IndexUnavailable(&e));
         }
-        let resolved = self.resolve(reference)?;
+        let resolved = self.readable(reference)?;
         let (mut parent, mut children) = (None, Vec::new());
         if let Some(s) = &resolved.session {
             if let Some(p) = &s.parent_id {
@@ -515,7 +670,17 @@ impl Home {
                 p.display()
             )));
         }
-        let found = self.resolve(reference)?;
+        let mut found = self.resolve(reference)?;
+        if self.team.is_some() {
+            // Already here (plain or compressed), else downloaded into its place.
+            let zst = layout::zst_path(&found.path);
+            if !found.path.is_file() && !zst.is_file() {
+                let id = found.id.clone().unwrap_or_default();
+                found.path = self.download_into_home(&id, &found.path.clone())?;
+            } else if !found.path.is_file() {
+                found.path = zst;
+            }
+        }
         let plain = if layout::is_compressed(&found.path) {
             recorder::restore_plain(&found.path)?
         } else {

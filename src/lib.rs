@@ -78,6 +78,7 @@ pub mod reader;
 pub mod recorder;
 pub mod redact;
 pub mod repo_url;
+pub mod team;
 pub mod transcript;
 pub mod usage;
 

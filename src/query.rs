@@ -98,6 +98,8 @@ pub struct Session {
     pub agent_role: Option<String>,
     /// Pinned by the person (from the pins file; set by [`crate::Home`]).
     pub pinned: bool,
+    /// The machine it was pushed from, for a session from a team archive.
+    pub host: Option<String>,
 }
 
 impl Session {
@@ -152,6 +154,7 @@ fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
         agent_nickname: r.get(24)?,
         agent_role: r.get(25)?,
         pinned: false,
+        host: None,
     })
 }
 
@@ -371,7 +374,7 @@ pub fn matching_repo_keys(conn: &Connection, db: &Path, repo: &str) -> Result<Ve
 }
 
 /// An absolute, lexically clean folder (no trailing slash, no `.`/`..`).
-fn normalize_dir(dir: &Path) -> Result<String> {
+pub(crate) fn normalize_dir(dir: &Path) -> Result<String> {
     let abs = std::path::absolute(dir)
         .map_err(|e| Error::BadArgument(format!("--cwd {}: {e}", dir.display())))?;
     let mut clean = PathBuf::new();
@@ -627,6 +630,48 @@ pub fn get(conn: &Connection, db: &Path, id: &str) -> Result<Option<Session>> {
     stmt.query_row([id.trim().to_ascii_lowercase()], session_from_row)
         .optional()
         .map_err(dberr)
+}
+
+/// One searchable item as the index holds it (what a team archive push sends).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// Its line number in the rollout.
+    pub seq: i64,
+    /// Its timestamp (unix ms), when the line had one.
+    pub ts_ms: Option<i64>,
+    /// Its kind (`message`, `function_call`...).
+    pub kind: String,
+    /// The message role, for messages.
+    pub role: Option<String>,
+    /// Its summary, the searchable text.
+    pub summary: String,
+    /// The line's `ordinal`, when written.
+    pub ordinal: Option<i64>,
+}
+
+/// A session's items after line `after`, in line order.
+pub fn items_after(conn: &Connection, db: &Path, id: &str, after: i64) -> Result<Vec<Item>> {
+    let dberr = |e| Error::db(db, "reading a session's items", e);
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT i.seq, i.ts_ms, i.kind, i.role, i.summary, i.ordinal
+             FROM sessions s JOIN items i ON i.session_key = s.key
+             WHERE s.id = ?1 AND i.seq > ?2 ORDER BY i.seq",
+        )
+        .map_err(dberr)?;
+    let rows = stmt
+        .query_map(rusqlite::params![id, after], |r| {
+            Ok(Item {
+                seq: r.get(0)?,
+                ts_ms: r.get(1)?,
+                kind: r.get(2)?,
+                role: r.get(3)?,
+                summary: r.get(4)?,
+                ordinal: r.get(5)?,
+            })
+        })
+        .map_err(dberr)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(dberr)
 }
 
 /// The subagents `parent_id` spawned, oldest first.

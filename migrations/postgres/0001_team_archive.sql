@@ -10,7 +10,9 @@ INSERT INTO rolldex_schema(version) VALUES (0);
 -- One row per session. What a local index knows of it, plus where it came from and what
 -- of its bytes the archive holds.
 CREATE TABLE sessions (
-    id              text PRIMARY KEY,
+    -- "C" collation: ids, commits and folders compare byte-wise, so a prefix is a range
+    -- that the index answers.
+    id              text COLLATE "C" PRIMARY KEY,
     -- The machine that pushed it last.
     host            text NOT NULL,
     -- Its rollout's path under a home, plain (`sessions/2025/06/03/rollout-….jsonl`):
@@ -18,11 +20,11 @@ CREATE TABLE sessions (
     rel_path        text NOT NULL,
     created_ms      bigint,
     updated_ms      bigint NOT NULL,
-    cwd             text,
-    repo_key        text,
+    cwd             text COLLATE "C",
+    repo_key        text COLLATE "C",
     git_url         text,
     git_branch      text,
-    git_commit      text,
+    git_commit      text COLLATE "C",
     title           text,
     source          text,
     model           text,
@@ -34,7 +36,7 @@ CREATE TABLE sessions (
     archived        boolean NOT NULL DEFAULT false,
     forked_from_id  text,
     name            text,
-    parent_id       text,
+    parent_id       text COLLATE "C",
     agent_nickname  text,
     agent_role      text,
     -- The rollout's bytes held in `chunks`: decompressed length, stored (zstd) length and
@@ -53,7 +55,8 @@ CREATE INDEX sessions_name ON sessions (lower(name));
 
 -- Searchable item summaries (the same text the local index holds), with their words.
 CREATE TABLE items (
-    session_id  text NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    session_id  text COLLATE "C" NOT NULL REFERENCES sessions(id) ON DELETE CASCADE
+                DEFERRABLE INITIALLY DEFERRED,
     seq         bigint NOT NULL,
     -- When it was said: its own timestamp, else its session's start. Newest-first search
     -- walks this, so it is never null.
@@ -73,7 +76,8 @@ CREATE INDEX items_at ON items (at_ms DESC);
 -- A session's rollout: consecutive ranges of its decompressed bytes, each one or more
 -- complete zstd frames. Concatenated in `raw_offset` order they decompress to the rollout.
 CREATE TABLE chunks (
-    session_id  text NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    session_id  text COLLATE "C" NOT NULL REFERENCES sessions(id) ON DELETE CASCADE
+                DEFERRABLE INITIALLY DEFERRED,
     raw_offset  bigint NOT NULL,
     raw_len     bigint NOT NULL,
     data        bytea NOT NULL,

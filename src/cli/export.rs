@@ -53,7 +53,7 @@ pub fn run(ctx: &Ctx, args: ExportArgs, out: &mut dyn Write) -> anyhow::Result<E
     {
         anyhow::bail!("{}: exists; use --force to replace it", file.display());
     }
-    let mut home = ctx.home()?;
+    let mut home = ctx.reader()?;
     let t = home.transcript(&args.session)?;
     let opts = TranscriptOptions {
         redact: !args.no_redact,

@@ -24,7 +24,7 @@ pub struct ListArgs {
 
 pub fn run(ctx: &Ctx, args: ListArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let filters = args.filters.to_filters(ctx)?;
-    let mut home = ctx.home()?;
+    let mut home = ctx.reader()?;
     // A fresh machine: say so, without creating an index (or a home) for nothing.
     if home.is_empty() {
         if !args.json {

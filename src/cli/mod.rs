@@ -16,6 +16,7 @@ mod name;
 mod pick;
 mod pin;
 mod progress;
+mod push;
 mod record;
 mod render;
 mod resume;
@@ -47,6 +48,17 @@ struct Cli {
     /// Answer from the index as it is, without first bringing it up to date.
     #[arg(long, global = true)]
     no_refresh: bool,
+
+    /// A team archive (postgresql:// URL) that list, search, show, export, stats and
+    /// resume answer from instead of this home; push's default target.
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "ROLLDEX_REMOTE",
+        hide_env_values = true
+    )]
+    remote: Option<String>,
 
     /// Colour: `auto` colours a terminal only, and honours NO_COLOR and CLICOLOR_FORCE.
     #[arg(
@@ -115,6 +127,9 @@ enum Command {
     Archive(archive::ArchiveArgs),
     /// Re-read every indexed rollout: it decodes, matches its checksum, and parses.
     Verify(archive::VerifyArgs),
+    /// Send this home's new and changed sessions to a team archive (PostgreSQL): their
+    /// facts, searchable text and the rollouts themselves.
+    Push(push::PushArgs),
 }
 
 /// What every command gets besides its own arguments.
@@ -125,6 +140,8 @@ pub struct Ctx {
     pub db: PathBuf,
     /// `--no-refresh`.
     pub no_refresh: bool,
+    /// `--remote` / `$ROLLDEX_REMOTE`.
+    pub remote: Option<String>,
     /// The local UTC offset read at start-up, or why it could not be.
     pub local_offset: Result<UtcOffset, String>,
 }
@@ -138,6 +155,16 @@ impl Ctx {
     /// The door to the home, showing the index's upkeep the way queries do.
     pub fn home(&self) -> anyhow::Result<rolldex::Home> {
         self.home_with(false)
+    }
+
+    /// The door for reading sessions: the team archive when `--remote` is given, else
+    /// the home.
+    pub fn reader(&self) -> anyhow::Result<rolldex::Home> {
+        let home = self.home()?;
+        Ok(match &self.remote {
+            Some(url) => home.with_team(rolldex::team::Team::connect(url)?),
+            None => home,
+        })
     }
 
     /// The door to the home; `detailed` lists malformed lines met while indexing.
@@ -246,6 +273,7 @@ fn run(cli: Cli, local_offset: Result<UtcOffset, String>) -> anyhow::Result<Exit
         home,
         db,
         no_refresh: cli.no_refresh,
+        remote: cli.remote.filter(|r| !r.trim().is_empty()),
         local_offset,
     };
     let code = match cli.command {
@@ -267,6 +295,7 @@ fn run(cli: Cli, local_offset: Result<UtcOffset, String>) -> anyhow::Result<Exit
         Command::Forget(args) => forget::run(&ctx, args, &mut out)?,
         Command::Archive(args) => archive::run(&ctx, args, &mut out)?,
         Command::Verify(args) => archive::verify(&ctx, args, &mut out)?,
+        Command::Push(args) => push::run(&ctx, args, &mut out)?,
     };
     out.flush()?;
     Ok(code)

@@ -13,7 +13,7 @@ pub struct ResumeArgs {
 }
 
 pub fn run(ctx: &Ctx, args: ResumeArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let path = ctx.home()?.resume(&args.id)?;
+    let path = ctx.reader()?.resume(&args.id)?;
     writeln!(out, "{}", path.display())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -46,7 +46,7 @@ pub fn run(ctx: &Ctx, args: SearchArgs, out: &mut dyn Write) -> anyhow::Result<E
         let hit = Style::new().fg_color(Some(AnsiColor::Red.into())).bold();
         q = q.marks(&hit.render().to_string(), &hit.render_reset().to_string());
     }
-    let hits = ctx.home()?.search(&q)?;
+    let hits = ctx.reader()?.search(&q)?;
     if args.json {
         for h in &hits {
             writeln!(out, "{}", serde_json::Value::Object(json::hit(h)))?;

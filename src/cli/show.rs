@@ -45,9 +45,9 @@ impl ShowArgs {
 }
 
 pub fn run(ctx: &Ctx, args: ShowArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let mut home = ctx.home()?;
+    let mut home = ctx.reader()?;
     if args.raw {
-        let path = home.resolve(&args.target)?.path;
+        let path = home.readable(&args.target)?.path;
         let mut stream = reader::open_stream(&path)?;
         io::copy(&mut stream, out).map_err(|e| {
             // A failed read is the file's fault, a failed write the pipe's: keep them apart.

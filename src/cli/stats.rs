@@ -37,7 +37,7 @@ pub fn run(ctx: &Ctx, args: StatsArgs, out: &mut dyn Write) -> anyhow::Result<Ex
         By::Day => GroupBy::Day,
         By::Model => GroupBy::Model,
     });
-    let rows = ctx.home()?.stats(&filters, by, ctx.offset())?;
+    let rows = ctx.reader()?.stats(&filters, by, ctx.offset())?;
     let key = match args.by {
         None => "total",
         Some(By::Repo) => "repo",

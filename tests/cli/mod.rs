@@ -14,3 +14,4 @@ mod record;
 mod security;
 mod shell;
 mod show;
+mod team;

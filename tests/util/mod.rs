@@ -4,6 +4,7 @@ pub mod archive;
 /// The benches' corpus generator, for its random number generator.
 #[path = "../../benches/corpus/mod.rs"]
 pub mod corpus;
+pub mod pg;
 
 use std::fs;
 use std::io::Write;
