@@ -189,6 +189,11 @@ impl Home {
         self.team.as_mut()
     }
 
+    /// A session's decompressed bytes by kind, from this home's index (what a push sends).
+    pub fn bytes_by_kind(&mut self, id: &str) -> Result<Vec<i64>> {
+        self.ask(|c, db| query::bytes_by_kind(c, db, id))
+    }
+
     /// A session's items after line `after`, from this home's index (what a push sends).
     pub fn items_after(&mut self, id: &str, after: i64) -> Result<Vec<query::Item>> {
         self.ask(|c, db| query::items_after(c, db, id, after))
@@ -338,10 +343,8 @@ impl Home {
         idle_before_ms: i64,
         offset: UtcOffset,
     ) -> Result<query::Usage> {
-        if self.team.is_some() {
-            return Err(Error::BadArgument(
-                "du reads this home's own files; a team archive keeps no sizes by kind".into(),
-            ));
+        if let Some(team) = &mut self.team {
+            return team.usage(filters, by, largest, offset);
         }
         self.ask(|c, db| query::usage(c, db, filters, by, largest, idle_before_ms, offset))
     }
@@ -588,7 +591,10 @@ impl Home {
     /// Unlike [`Home::resolve`], this builds the index when there is none yet: the
     /// session's name, its parent and its subagents are known only to the index.
     pub fn transcript(&mut self, reference: &str) -> Result<Transcript> {
-        if let Err(e) = self.ready() {
+        // A team archive answers for itself: this home's index is not needed.
+        if self.team.is_none()
+            && let Err(e) = self.ready()
+        {
             (self.notify)(Notice::IndexUnavailable(&e));
         }
         let resolved = self.readable(reference)?;

@@ -649,6 +649,22 @@ pub struct Item {
     pub ordinal: Option<i64>,
 }
 
+/// A session's decompressed bytes by kind, in [`crate::usage::Kind::ALL`] order.
+pub fn bytes_by_kind(conn: &Connection, db: &Path, id: &str) -> Result<Vec<i64>> {
+    use crate::usage::Kind;
+    let columns: Vec<String> = Kind::ALL
+        .iter()
+        .map(|k| format!("bytes_{}", k.as_str()))
+        .collect();
+    let sql = format!("SELECT {} FROM sessions WHERE id = ?1", columns.join(", "));
+    conn.query_row(&sql, [id], |r| {
+        (0..Kind::ALL.len())
+            .map(|i| r.get::<_, i64>(i))
+            .collect::<rusqlite::Result<Vec<i64>>>()
+    })
+    .map_err(|e| Error::db(db, "reading a session's sizes", e))
+}
+
 /// A session's items after line `after`, in line order.
 pub fn items_after(conn: &Connection, db: &Path, id: &str, after: i64) -> Result<Vec<Item>> {
     let dberr = |e| Error::db(db, "reading a session's items", e);

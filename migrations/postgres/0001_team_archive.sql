@@ -44,6 +44,17 @@ CREATE TABLE sessions (
     raw_bytes       bigint NOT NULL,
     stored_bytes    bigint NOT NULL,
     sha256          text NOT NULL,
+    -- The decompressed bytes by kind of content (as `rolldex du` reports them).
+    bytes_images                bigint NOT NULL DEFAULT 0,
+    bytes_encrypted_reasoning   bigint NOT NULL DEFAULT 0,
+    bytes_compaction_history    bigint NOT NULL DEFAULT 0,
+    bytes_turn_context          bigint NOT NULL DEFAULT 0,
+    bytes_instructions          bigint NOT NULL DEFAULT 0,
+    bytes_tool_output           bigint NOT NULL DEFAULT 0,
+    bytes_tool_calls            bigint NOT NULL DEFAULT 0,
+    bytes_messages              bigint NOT NULL DEFAULT 0,
+    bytes_events                bigint NOT NULL DEFAULT 0,
+    bytes_other                 bigint NOT NULL DEFAULT 0,
     -- The last item line pushed (items are sent from the one after it on an append).
     items_through   bigint NOT NULL DEFAULT 0,
     pushed_at       timestamptz NOT NULL DEFAULT now()

@@ -59,7 +59,7 @@ pub fn run(ctx: &Ctx, args: DuArgs, out: &mut dyn Write) -> anyhow::Result<ExitC
     let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
     let idle_before = now_ms - IDLE_DAYS * 86_400_000;
     let u = ctx
-        .home()?
+        .reader()?
         .usage(&filters, by, args.largest, idle_before, ctx.offset())?;
     let ratio =
         (u.compressed_stored > 0).then(|| u.compressed_raw as f64 / u.compressed_stored as f64);

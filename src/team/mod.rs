@@ -383,6 +383,103 @@ impl Team {
             .collect())
     }
 
+    /// Where the bytes go (see [`crate::query::usage`]): the archive holds every session
+    /// compressed, so nothing is left to archive.
+    pub fn usage(
+        &mut self,
+        filters: &Filters,
+        by: Option<crate::query::UsageBy>,
+        largest: usize,
+        offset: time::UtcOffset,
+    ) -> Result<crate::query::Usage> {
+        use crate::query::{Usage, UsageBy, UsageGroup};
+        use crate::usage::Kind;
+        let mut w = Where::build(filters)?;
+        let kinds: Vec<String> = Kind::ALL
+            .iter()
+            .map(|k| format!("coalesce(sum(s.bytes_{}), 0)::int8", k.as_str()))
+            .collect();
+        let sql = format!(
+            "SELECT count(*), coalesce(sum(s.raw_bytes), 0)::int8, coalesce(sum(s.stored_bytes), 0)::int8, {}
+             FROM sessions s WHERE true{}",
+            kinds.join(", "),
+            w.and()
+        );
+        let row = self
+            .client
+            .query_one(&sql, &w.refs())
+            .map_err(self.err("measuring usage"))?;
+        let (sessions, raw_bytes, stored_bytes): (i64, i64, i64) =
+            (row.get(0), row.get(1), row.get(2));
+        let mut by_kind: Vec<(Kind, i64)> = Kind::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (*k, row.get::<_, i64>(3 + i)))
+            .collect();
+        let classified: i64 = by_kind.iter().map(|(_, b)| b).sum();
+        if let Some((_, other)) = by_kind.iter_mut().find(|(k, _)| *k == Kind::Other) {
+            *other += raw_bytes - classified;
+        }
+        let limit = w.param(limit_i64(largest));
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions s WHERE true{} ORDER BY s.raw_bytes DESC, s.id LIMIT {limit}",
+            w.and()
+        );
+        let biggest = self
+            .client
+            .query(&sql, &w.refs())
+            .map_err(self.err("measuring usage"))?
+            .iter()
+            .map(session_from_row)
+            .collect();
+        w.params.pop();
+        let groups = match by {
+            None => Vec::new(),
+            Some(by) => {
+                let (key, order) = match by {
+                    UsageBy::Session => ("s.id".to_string(), "3 DESC, 1 LIMIT 1000"),
+                    UsageBy::Repo => ("s.repo_key".to_string(), "3 DESC, 1"),
+                    UsageBy::Month => {
+                        let secs = w.param(i64::from(offset.whole_seconds()));
+                        (
+                            format!(
+                                "to_char(to_timestamp((coalesce(s.created_ms, s.updated_ms) / 1000 + {secs})::float8) AT TIME ZONE 'UTC', 'YYYY-MM')"
+                            ),
+                            "1 DESC",
+                        )
+                    }
+                };
+                let sql = format!(
+                    "SELECT {key}::text, count(*), coalesce(sum(s.raw_bytes), 0)::int8, coalesce(sum(s.stored_bytes), 0)::int8
+                     FROM sessions s WHERE true{} GROUP BY 1 ORDER BY {order}",
+                    w.and()
+                );
+                self.client
+                    .query(&sql, &w.refs())
+                    .map_err(self.err("measuring usage"))?
+                    .iter()
+                    .map(|r| UsageGroup {
+                        group: r.get(0),
+                        sessions: r.get(1),
+                        raw_bytes: r.get(2),
+                        stored_bytes: r.get(3),
+                    })
+                    .collect()
+            }
+        };
+        Ok(Usage {
+            sessions,
+            raw_bytes,
+            stored_bytes,
+            by_kind,
+            largest: biggest,
+            groups,
+            compressed_raw: raw_bytes,
+            compressed_stored: stored_bytes,
+            archivable_raw: 0,
+        })
+    }
+
     /// Where a session's rollout goes under a home (`sessions/YYYY/MM/DD/rollout-….jsonl`).
     pub fn rel_path(&mut self, id: &str) -> Result<Option<PathBuf>> {
         let row = self

@@ -237,22 +237,36 @@ fn send_session(
         }
     };
     let title = s.title.as_deref().map(redact);
+    // Bytes by kind, as the index measured them; what it did not read yet is other.
+    let mut kinds = home.bytes_by_kind(id).map_err(SendError::Local)?;
+    let classified: i64 = kinds.iter().sum();
+    if let Some(other) = kinds.last_mut() {
+        *other += (raw_bytes - classified).max(0);
+    }
     let rel = rel_path(home.path(), path);
     let items_through = items.last().map_or(items_from, |i| i.seq.max(items_from));
     tx.execute(
         "INSERT INTO sessions (id, host, rel_path, created_ms, updated_ms, cwd, repo_key, git_url,
             git_branch, git_commit, title, source, model, items, messages, tool_calls, errors,
             tokens, archived, forked_from_id, name, parent_id, agent_nickname, agent_role,
-            raw_bytes, stored_bytes, sha256, items_through, pushed_at)
+            raw_bytes, stored_bytes, sha256, items_through, pushed_at, bytes_images,
+            bytes_encrypted_reasoning, bytes_compaction_history, bytes_turn_context,
+            bytes_instructions, bytes_tool_output, bytes_tool_calls, bytes_messages,
+            bytes_events, bytes_other)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-            $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, now())
+            $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, now(), ($29::int8[])[1], ($29::int8[])[2], ($29::int8[])[3],
+            ($29::int8[])[4], ($29::int8[])[5], ($29::int8[])[6], ($29::int8[])[7], ($29::int8[])[8], ($29::int8[])[9], ($29::int8[])[10])
          ON CONFLICT (id) DO UPDATE SET host = $2, rel_path = $3, created_ms = $4,
             updated_ms = $5, cwd = $6, repo_key = $7, git_url = $8, git_branch = $9,
             git_commit = $10, title = $11, source = $12, model = $13, items = $14,
             messages = $15, tool_calls = $16, errors = $17, tokens = $18, archived = $19,
             forked_from_id = $20, name = $21, parent_id = $22, agent_nickname = $23,
             agent_role = $24, raw_bytes = $25, stored_bytes = $26, sha256 = $27,
-            items_through = $28, pushed_at = now()",
+            items_through = $28, pushed_at = now(), bytes_images = ($29::int8[])[1],
+            bytes_encrypted_reasoning = ($29::int8[])[2], bytes_compaction_history = ($29::int8[])[3],
+            bytes_turn_context = ($29::int8[])[4], bytes_instructions = ($29::int8[])[5],
+            bytes_tool_output = ($29::int8[])[6], bytes_tool_calls = ($29::int8[])[7], bytes_messages = ($29::int8[])[8],
+            bytes_events = ($29::int8[])[9], bytes_other = ($29::int8[])[10]",
         &[
             id,
             &opts.host,
@@ -282,6 +296,7 @@ fn send_session(
             &stored_bytes,
             &sha,
             &items_through,
+            &kinds,
         ],
     )?;
 

@@ -205,3 +205,37 @@ fn without_a_terminal_pick_says_so_and_exits_2() {
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs a terminal"));
 }
+
+#[test]
+fn pick_finds_a_session_in_a_team_archive_from_an_empty_home() {
+    if !tmux_available() {
+        return;
+    }
+    let Some(pg) = crate::util::pg::start() else {
+        return;
+    };
+    pg.create_db("pick");
+    let url = pg.url("pick");
+    let (home, id) = home_with_word("teampenumbra");
+    ok(home.path(), &["push", "--to", &url], b"");
+    let empty = tempfile::tempdir().expect("tmp");
+    let out = empty.path().join("chosen.txt");
+    let t = Tmux::new();
+    t.shell();
+    let cmd = format!(
+        "{} --home {} --remote '{url}' pick > {}; echo EXIT=$?",
+        env!("CARGO_BIN_EXE_rolldex"),
+        empty.path().display(),
+        out.display()
+    );
+    t.keys(&[&cmd, "Enter"]);
+    t.wait("the team's sessions", |s| s.contains("300/300"));
+    t.keys(&["teampenum"]);
+    let screen = t.wait("one match", |s| s.contains("teampenum  1/300"));
+    assert!(screen.contains("teampenumbra"), "{screen}");
+    t.keys(&["Enter"]);
+    t.wait("the shell again", |s| s.contains("EXIT=0"));
+    assert_eq!(fs::read_to_string(&out).expect("out").trim(), id);
+    // The empty home got no index: everything came from the archive.
+    assert!(!empty.path().join("rolldex.sqlite").exists());
+}

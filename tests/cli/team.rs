@@ -148,6 +148,28 @@ fn two_homes_push_and_a_third_reads_searches_and_resumes_from_the_team_archive()
         "{stats}"
     );
 
+    // Where the team's bytes go: every byte of both homes, by kind, per month too.
+    let du: Value = serde_json::from_str(&ok(
+        c.path(),
+        &[&remote[..], &["du", "--json", "--by", "month"]].concat(),
+        b"",
+    ))
+    .expect("du json");
+    assert_eq!(du["total"]["sessions"], want.len() as u64, "{du}");
+    let kinds: i64 = du["by_kind"]
+        .as_object()
+        .expect("kinds")
+        .values()
+        .map(|v| v.as_i64().unwrap_or(0))
+        .sum();
+    assert_eq!(Some(kinds), du["total"]["raw_bytes"].as_i64(), "{du}");
+    assert!(
+        du["by_month"].as_array().is_some_and(|m| !m.is_empty()),
+        "{du}"
+    );
+    // Reading the archive built no index in the third home.
+    assert!(!c.path().join("rolldex.sqlite").exists());
+
     // Resume a session that was `.zst` on its machine: byte-identical, private, here.
     let zst = specs_a
         .iter()

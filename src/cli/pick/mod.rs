@@ -86,10 +86,11 @@ pub fn run(ctx: &Ctx, args: PickArgs, out: &mut dyn Write) -> anyhow::Result<Exi
     let spec = HomeSpec {
         home: ctx.home.clone(),
         db: ctx.db.clone(),
+        remote: ctx.remote.clone(),
     };
     // The first frame: the newest sessions of the index as it is, no refresh, no waiting;
     // the rest load on a thread of their own.
-    let rows = if ctx.db.exists() {
+    let rows = if ctx.db.exists() || ctx.remote.is_some() {
         spec.open()
             .and_then(|mut h| h.list(&filters, FIRST_FRAME))
             .map(|s| Row::from_sessions(&s))
@@ -124,7 +125,7 @@ pub fn run(ctx: &Ctx, args: PickArgs, out: &mut dyn Write) -> anyhow::Result<Exi
             match args.print {
                 PrintWhat::Id => writeln!(out, "{id}")?,
                 PrintWhat::Path => {
-                    let path = ctx.home()?.resume(&id)?;
+                    let path = ctx.reader()?.resume(&id)?;
                     writeln!(out, "{}", path.display())?;
                 }
             }

@@ -23,12 +23,19 @@ const PREVIEW_BYTES: usize = 48 * 1024;
 pub struct HomeSpec {
     pub home: PathBuf,
     pub db: PathBuf,
+    /// A team archive to answer from instead (`--remote`).
+    pub remote: Option<String>,
 }
 
 impl HomeSpec {
-    /// A door that answers from the index as it is (the refresher keeps it fresh).
+    /// A door that answers from the index as it is (the refresher keeps it fresh), or
+    /// from the team archive (each worker with a connection of its own).
     pub fn open(&self) -> rolldex::Result<Home> {
-        Ok(Home::new(&self.home)?.with_db(&self.db).with_refresh(false))
+        let home = Home::new(&self.home)?.with_db(&self.db).with_refresh(false);
+        Ok(match &self.remote {
+            Some(url) => home.with_team(rolldex::team::Team::connect(url)?),
+            None => home,
+        })
     }
 }
 
@@ -150,6 +157,8 @@ pub fn preview(home: &mut Home, id: &str, seq: Option<i64>) -> String {
 
 /// Refreshes the index (unless `--no-refresh`), then sends every session to load.
 pub fn refresh(spec: HomeSpec, filters: Filters, limit: usize, refresh: bool, tx: Sender<Reply>) {
+    // A team archive is always current: there is nothing to refresh.
+    let refresh = refresh && spec.remote.is_none();
     if refresh {
         let _ = tx.send(Reply::Status("indexing…".into()));
     }
