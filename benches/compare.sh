@@ -14,9 +14,9 @@ cd "$(dirname "$0")/.."
 
 SIZE=${1:-small}
 case "$SIZE" in
-  small) SESSIONS=1000; TOTAL=300MB; BIG=50MB; HUGE=
+  small) SESSIONS=1000; TOTAL=300MB; BIG=50MB; HUGE=; TEAM_SESSIONS=10000; TEAM_ITEMS=1000000
          REAL_SESSIONS=100; REAL_TOTAL=200MB; SMALL_SESSIONS=2000; SMALL_TOTAL=40MB ;;
-  full)  SESSIONS=2000; TOTAL=2GB;   BIG=50MB; HUGE=2GB
+  full)  SESSIONS=2000; TOTAL=2GB;   BIG=50MB; HUGE=2GB; TEAM_SESSIONS=100000; TEAM_ITEMS=10000000
          REAL_SESSIONS=600; REAL_TOTAL=1200MB; SMALL_SESSIONS=10000; SMALL_TOTAL=200MB ;;
   *) echo "usage: $0 [small|full]" >&2; exit 2 ;;
 esac
@@ -26,13 +26,14 @@ command -v rg >/dev/null || need+=(ripgrep)
 command -v zstd >/dev/null || need+=(zstd)
 [ -x /usr/bin/time ] || need+=(time)
 command -v hyperfine >/dev/null || need+=(hyperfine)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql) # the team archive bench
 if [ ${#need[@]} -gt 0 ]; then
   sudo=; [ "$(id -u)" -eq 0 ] || sudo=sudo
   $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}"
 fi
 
 echo "== building" >&2
-cargo build --release --locked --bin rolldex --example gen_corpus --example bench_probe >&2
+cargo build --release --locked --bin rolldex --example gen_corpus --example bench_probe --example team_bench >&2
 ROOT=$PWD
 R=$ROOT/target/release/rolldex
 GEN=$ROOT/target/release/examples/gen_corpus
@@ -184,6 +185,11 @@ if [ -n "$HUGE" ]; then
   HUGE_LINE="| peak memory indexing one $HUGE rollout | $HUGE_RSS_MB MB | - | - | ≤ 64 MB |"
 fi
 
+echo "== team archive (PostgreSQL, $TEAM_SESSIONS sessions, $TEAM_ITEMS items)" >&2
+"$ROOT/target/release/examples/team_bench" --sessions "$TEAM_SESSIONS" --items "$TEAM_ITEMS" \
+  --push-size 100MB --rolldex "$R" > "$W/team.json"
+T() { json "$W/team.json" "$1"; }
+
 ratio() { calc "$2 / $1" "${3:-1}"; }  # how many times faster rolldex ($1) is than the peer ($2)
 CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 MEM=$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
@@ -258,6 +264,28 @@ only one session holds.
 $HUGE_LINE
 
 Every archived file passed \`zstd -t\` (stock zstd reads them).
+
+## Team archive (PostgreSQL)
+
+\`team_bench --sessions $TEAM_SESSIONS --items $TEAM_ITEMS\`: a PostgreSQL $(ls /usr/lib/postgresql | sort -n | tail -1) server
+started for the run (fsync off), $(T sessions) sessions and $(T items) items written by PostgreSQL
+itself ($(T fill_seconds) s with the indexes built after), $(T database_mb) MB. Search in-process
+through \`Team\` (median of 11), end to end through \`rolldex --remote\` (median of 5,
+process start, connection and password exchange included).
+
+| query | in-process | end to end |
+| --- | --- | --- |
+| search a rare word (1 item in 100k), newest 20 | $(T search_rare_newest_ms) ms | $(T e2e_search_rare_ms) ms |
+| search a common word (1 item in 20), newest 20 | $(T search_common_newest_ms) ms | $(T e2e_search_common_ms) ms |
+| search a phrase / a prefix / two words | $(T search_phrase_newest_ms) / $(T search_prefix_newest_ms) / $(T search_two_words_newest_ms) ms | - |
+| search ranked: rare / common word | $(T search_rare_ranked_ms) / $(T search_common_ranked_ms) ms | - |
+| list newest 50 / by repository | $(T list_ms) / $(T list_repo_ms) ms | $(T e2e_list_ms) ms |
+| find a session by id prefix | $(T lookup_prefix_ms) ms | - |
+
+Push of a generated home ($(T push_raw_mb) MB in $(T push_sessions) sessions, bench shape) into an empty
+archive: $(T push_mb_s) MB/s of rollouts, $(T push_sent_mb) MB sent; the database then holds
+$(T push_db_bytes_per_session) bytes per session (compressed rollout, item text, its words and their
+index). A second push with nothing new: $(T push_nothing_changed_ms) ms.
 
 ## Where a target is missed, and what bounds it
 

@@ -678,7 +678,13 @@ impl Home {
         }
         let mut found = self.resolve(reference)?;
         if self.team.is_some() {
-            // Already here (plain or compressed), else downloaded into its place.
+            // Already in this home (anywhere: an archived folder too), else downloaded
+            // into its place.
+            if let Some(u) = found.id.as_deref().and_then(|i| Uuid::parse_str(i).ok())
+                && let Some(local) = layout::rollouts_by_id(&self.path, |x| *x == u).remove(&u)
+            {
+                found.path = local;
+            }
             let zst = layout::zst_path(&found.path);
             if !found.path.is_file() && !zst.is_file() {
                 let id = found.id.clone().unwrap_or_default();

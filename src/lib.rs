@@ -58,6 +58,21 @@
 //! println!("{}", home.resume("ws reconnect flake")?.display());
 //! # Ok::<(), rolldex::Error>(())
 //! ```
+//!
+//! A team archive in PostgreSQL ([`team`]) is the same door's second backend: push a home
+//! to it, then ask it what a home is asked.
+//!
+//! ```no_run
+//! use rolldex::Home;
+//! use rolldex::team::{Team, push};
+//! let url = "postgresql://ann@db.example.com/team?sslmode=verify-full";
+//! let mut laptop = Home::new("/home/me/.codex")?;
+//! let opts = push::PushOptions { host: push::hostname(), redact: false };
+//! push::push(&mut laptop, &mut Team::connect(url)?, &opts, &mut |_, _| {})?;
+//! let mut team = Home::new("/home/me/.codex")?.with_team(Team::connect(url)?);
+//! println!("{} sessions in the team", team.count(&Default::default())?);
+//! # Ok::<(), rolldex::Error>(())
+//! ```
 
 pub mod archive;
 pub mod error;

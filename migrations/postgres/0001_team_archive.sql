@@ -82,6 +82,10 @@ CREATE TABLE items (
     PRIMARY KEY (session_id, seq)
 );
 CREATE INDEX items_words ON items USING gin (words);
+-- Word statistics from a sample of 300k items instead of 30k: a rare word then looks rare
+-- to the planner, which takes the word index for it (a few rows to sort) rather than walk
+-- the time index hoping for a match (measured at 3M items: 106 ms -> 5 ms).
+ALTER TABLE items ALTER COLUMN words SET STATISTICS 1000;
 CREATE INDEX items_at ON items (at_ms DESC);
 
 -- A session's rollout: consecutive ranges of its decompressed bytes, each one or more

@@ -289,31 +289,33 @@ impl Team {
         let options = w.param(headline_options(&q.marks));
         let limit = w.param(limit_i64(q.limit));
         let conditions = w.and();
+        // The query is written out where it is used, not computed once in a CTE: the
+        // planner then sees its words and their frequencies, and picks the word index for
+        // a rare word (a few rows to sort) or the time index for a common one (the newest
+        // rows match soon). Behind a CTE it guessed, and walked 200k rows for a rare word.
         let sql = match q.order {
             Order::Newest => format!(
-                "WITH q AS MATERIALIZED (SELECT {tsquery} AS q),
-                 top AS MATERIALIZED (
-                    SELECT i.session_id, i.seq, i.at_ms FROM items i JOIN sessions s ON s.id = i.session_id, q
-                    WHERE i.words @@ q.q{conditions}
+                "WITH top AS MATERIALIZED (
+                    SELECT i.session_id, i.seq, i.at_ms FROM items i JOIN sessions s ON s.id = i.session_id
+                    WHERE i.words @@ ({tsquery}){conditions}
                     ORDER BY i.at_ms DESC, i.session_id DESC, i.seq DESC LIMIT {limit})
                  SELECT {SESSION_COLUMNS}, i.seq, i.ts_ms, i.kind, i.role,
-                    ts_headline('simple', i.summary, q.q, {options}), NULL::float8, i.ordinal
+                    ts_headline('simple', i.summary, ({tsquery}), {options}), NULL::float8, i.ordinal
                  FROM top JOIN items i ON i.session_id = top.session_id AND i.seq = top.seq
-                 JOIN sessions s ON s.id = i.session_id, q
+                 JOIN sessions s ON s.id = i.session_id
                  ORDER BY top.at_ms DESC, top.session_id DESC, top.seq DESC"
             ),
             Order::Rank => format!(
-                "WITH q AS MATERIALIZED (SELECT {tsquery} AS q),
-                 recent AS MATERIALIZED (
-                    SELECT i.session_id, i.seq, i.at_ms, ts_rank_cd(i.words, q.q) AS r
-                    FROM items i JOIN sessions s ON s.id = i.session_id, q
-                    WHERE i.words @@ q.q{conditions}
+                "WITH recent AS MATERIALIZED (
+                    SELECT i.session_id, i.seq, i.at_ms, ts_rank_cd(i.words, ({tsquery})) AS r
+                    FROM items i JOIN sessions s ON s.id = i.session_id
+                    WHERE i.words @@ ({tsquery}){conditions}
                     ORDER BY i.at_ms DESC LIMIT {window}),
                  top AS MATERIALIZED (SELECT * FROM recent ORDER BY r DESC, at_ms DESC LIMIT {limit})
                  SELECT {SESSION_COLUMNS}, i.seq, i.ts_ms, i.kind, i.role,
-                    ts_headline('simple', i.summary, q.q, {options}), (-top.r)::float8, i.ordinal
+                    ts_headline('simple', i.summary, ({tsquery}), {options}), (-top.r)::float8, i.ordinal
                  FROM top JOIN items i ON i.session_id = top.session_id AND i.seq = top.seq
-                 JOIN sessions s ON s.id = i.session_id, q
+                 JOIN sessions s ON s.id = i.session_id
                  ORDER BY top.r DESC, top.at_ms DESC",
                 window = crate::query::RANK_WINDOW
             ),

@@ -196,6 +196,15 @@ fn two_homes_push_and_a_third_reads_searches_and_resumes_from_the_team_archive()
     let again = ok(c.path(), &[&remote[..], &["resume", &zst.id]].concat(), b"");
     assert_eq!(Path::new(again.trim()), path);
 
+    // On the machine that has it, resume finds its own copy instead of downloading one.
+    let files_before = crate::util::rollouts(a.path()).len();
+    let own = ok(a.path(), &[&remote[..], &["resume", &zst.id]].concat(), b"");
+    assert_eq!(
+        Path::new(own.trim()),
+        fs::canonicalize(rolldex::layout::plain_path(&zst.path)).expect("restored")
+    );
+    assert_eq!(crate::util::rollouts(a.path()).len(), files_before);
+
     // A second push sends nothing.
     assert_eq!(push(a.path(), &url, "laptop")["sessions_pushed"], 0);
     // An append sends that one session, and the team finds its new words.
