@@ -3,7 +3,8 @@
 # find + head scan) on one generated corpus, and writes BENCHMARKS.md.
 #
 #   benches/compare.sh          # small: bench 1000 sessions/300 MB, real 100/200 MB,
-#                               #   small 2000 sessions, a 50 MB session (~6 min)
+#                               #   small 2000 sessions, a 50 MB session, a team archive
+#                               #   of 100k sessions / 10M items in PostgreSQL (~14 min)
 #   benches/compare.sh full     # bench 2000/2 GB, real 600/1.2 GB, small 10000 sessions,
 #                               #   a 50 MB session, a 2 GB rollout
 #
@@ -14,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 SIZE=${1:-small}
 case "$SIZE" in
-  small) SESSIONS=1000; TOTAL=300MB; BIG=50MB; HUGE=; TEAM_SESSIONS=10000; TEAM_ITEMS=1000000
+  small) SESSIONS=1000; TOTAL=300MB; BIG=50MB; HUGE=; TEAM_SESSIONS=100000; TEAM_ITEMS=10000000
          REAL_SESSIONS=100; REAL_TOTAL=200MB; SMALL_SESSIONS=2000; SMALL_TOTAL=40MB ;;
   full)  SESSIONS=2000; TOTAL=2GB;   BIG=50MB; HUGE=2GB; TEAM_SESSIONS=100000; TEAM_ITEMS=10000000
          REAL_SESSIONS=600; REAL_TOTAL=1200MB; SMALL_SESSIONS=10000; SMALL_TOTAL=200MB ;;

@@ -46,19 +46,6 @@ struct Args {
     items: usize,
 }
 
-/// Median of `runs` timings of `f`.
-fn median(runs: usize, mut f: impl FnMut()) -> Duration {
-    let mut v: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .collect();
-    v.sort();
-    v[v.len() / 2]
-}
-
 fn parse_all(path: &Path) -> u64 {
     let mut r = RolloutReader::open(path).expect("open");
     let mut n = 0;
@@ -128,7 +115,7 @@ fn list_over_100k_sessions() -> Duration {
         .expect("list")
         .len();
     assert_eq!(n, 50);
-    median(101, || {
+    corpus::median(101, || {
         std::hint::black_box(query::list(&conn, index.path(), &filters, 50).expect("list"));
     })
 }
@@ -140,7 +127,7 @@ fn refresh_nothing_changed(home: &Path) -> (Duration, u64) {
     let first = home
         .refresh(RefreshOptions::default())
         .expect("first refresh");
-    let t = median(21, || {
+    let t = corpus::median(21, || {
         let r = home.refresh(RefreshOptions::default()).expect("refresh");
         assert_eq!(r.items_indexed, 0, "nothing changed");
     });
@@ -163,13 +150,13 @@ fn main() {
         args.rare.clone().expect("--rare"),
     );
     let mb = fs::metadata(&big).expect("big").len() as f64 / 1e6;
-    let show_raw = median(5, || {
+    let show_raw = corpus::median(5, || {
         std::hint::black_box(parse_all(&big));
     });
-    let show_zst = median(5, || {
+    let show_zst = corpus::median(5, || {
         std::hint::black_box(parse_all(&big_zst));
     });
-    let serde = median(5, || {
+    let serde = corpus::median(5, || {
         std::hint::black_box(serde_values(&big));
     });
 
@@ -180,7 +167,7 @@ fn main() {
         since_ms: Some(1_748_736_000_000), // 2025-06-01
         ..Default::default()
     };
-    let list = median(101, || {
+    let list = corpus::median(101, || {
         std::hint::black_box(query::list(&conn, index.path(), &filters, 50).expect("list"));
     });
     let list_100k = list_over_100k_sessions();
@@ -190,7 +177,7 @@ fn main() {
             ("newest", query::Order::Newest),
             ("ranked", query::Order::Rank),
         ] {
-            let t = median(21, || {
+            let t = corpus::median(21, || {
                 let q = query::SearchQuery::new(word.as_str()).order(order);
                 let hits = query::search(&conn, index.path(), &q).expect("search");
                 assert!(!hits.is_empty(), "{word} not found");

@@ -39,28 +39,11 @@ enum ProfileArg {
     Small,
 }
 
-fn parse_size(s: &str) -> Result<u64, String> {
-    let s = s.trim().to_ascii_uppercase();
-    let (num, mult) = if let Some(n) = s.strip_suffix("GB") {
-        (n, 1_000_000_000)
-    } else if let Some(n) = s.strip_suffix("MB") {
-        (n, 1_000_000)
-    } else if let Some(n) = s.strip_suffix("KB") {
-        (n, 1_000)
-    } else {
-        (s.as_str(), 1)
-    };
-    num.trim()
-        .parse::<f64>()
-        .map(|n| (n * mult as f64) as u64)
-        .map_err(|_| format!("{s:?} is not a size such as 500MB or 2GB"))
-}
-
 fn main() -> Result<(), String> {
     let args = Args::parse();
     let spec = corpus::CorpusSpec {
         sessions: args.sessions,
-        total_bytes: parse_size(&args.size)?,
+        total_bytes: corpus::parse_size(&args.size)?,
         seed: args.seed,
     };
     let started = std::time::Instant::now();

@@ -43,18 +43,6 @@ struct Args {
     rolldex: PathBuf,
 }
 
-fn median(runs: usize, mut f: impl FnMut()) -> Duration {
-    let mut v: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .collect();
-    v.sort();
-    v[v.len() / 2]
-}
-
 fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e5).round() / 100.0
 }
@@ -136,12 +124,12 @@ fn main() {
         let q = SearchQuery::new(text).order(order);
         let hits = team.search(&q).expect("search");
         assert!(!hits.is_empty(), "{text}: nothing found");
-        let t = median(11, || {
+        let t = corpus::median(11, || {
             std::hint::black_box(team.search(&q).expect("search"));
         });
         out.insert(format!("search_{name}_ms"), ms(t).into());
     }
-    let t = median(11, || {
+    let t = corpus::median(11, || {
         std::hint::black_box(team.list(&Filters::default(), 50).expect("list"));
     });
     out.insert("list_ms".into(), ms(t).into());
@@ -149,11 +137,11 @@ fn main() {
         repo: Some("acme/repo7".into()),
         ..Default::default()
     };
-    let t = median(11, || {
+    let t = corpus::median(11, || {
         std::hint::black_box(team.list(&repo, 50).expect("list"));
     });
     out.insert("list_repo_ms".into(), ms(t).into());
-    let t = median(11, || {
+    let t = corpus::median(11, || {
         std::hint::black_box(team.find_by_prefix("0000a1b2").expect("prefix"));
     });
     out.insert("lookup_prefix_ms".into(), ms(t).into());
@@ -161,7 +149,7 @@ fn main() {
     // End to end: a process that connects, searches and prints.
     let home = tempfile::tempdir().expect("tmp");
     let e2e = |args_: &[&str]| {
-        median(5, || {
+        corpus::median(5, || {
             let st = Command::new(&args.rolldex)
                 .arg("--home")
                 .arg(home.path())
@@ -192,7 +180,7 @@ fn main() {
     // Push throughput: a generated home into an empty database.
     server.create_db("push");
     let push_url = server.url("push");
-    let total = parse_size(&args.push_size);
+    let total = corpus::parse_size(&args.push_size).expect("--push-size");
     let c2 = corpus::generate(
         home.path(),
         &corpus::CorpusSpec {
@@ -252,16 +240,4 @@ fn main() {
     assert!(again.status.success());
     out.insert("push_nothing_changed_ms".into(), ms(t.elapsed()).into());
     println!("{}", serde_json::Value::Object(out));
-}
-
-fn parse_size(s: &str) -> u64 {
-    let s = s.trim().to_ascii_uppercase();
-    let (n, mult) = if let Some(n) = s.strip_suffix("GB") {
-        (n, 1_000_000_000)
-    } else if let Some(n) = s.strip_suffix("MB") {
-        (n, 1_000_000)
-    } else {
-        (s.as_str(), 1)
-    };
-    n.trim().parse::<u64>().expect("a size") * mult
 }

@@ -334,10 +334,9 @@ impl Where {
     }
 }
 
-/// The repository keys in the index that `repo` names. A URL (any spelling) names one key
-/// exactly; `host/owner/repo`, `owner/repo` or `repo` match the keys ending with it.
-pub fn matching_repo_keys(conn: &Connection, db: &Path, repo: &str) -> Result<Vec<String>> {
-    let dberr = |e| Error::db(db, "listing repositories", e);
+/// What `--repo` asks for: the key a URL names (exactly), or the `host/owner/repo`,
+/// `owner/repo` or `repo` that keys must end with; and whether it was a URL.
+pub(crate) fn wanted_repo(repo: &str) -> Result<(String, bool)> {
     let is_url = repo.contains("://") || (repo.contains('@') && repo.contains(':'));
     let wanted = if is_url {
         repo_key(repo)
@@ -346,11 +345,19 @@ pub fn matching_repo_keys(conn: &Connection, db: &Path, repo: &str) -> Result<Ve
         let r = r.strip_suffix(".git").unwrap_or(&r).to_string();
         (!r.is_empty()).then_some(r)
     };
-    let Some(wanted) = wanted else {
-        return Err(Error::BadArgument(format!(
+    match wanted {
+        Some(w) => Ok((w, is_url)),
+        None => Err(Error::BadArgument(format!(
             "--repo {repo:?}: empty repository"
-        )));
-    };
+        ))),
+    }
+}
+
+/// The repository keys in the index that `repo` names. A URL (any spelling) names one key
+/// exactly; `host/owner/repo`, `owner/repo` or `repo` match the keys ending with it.
+pub fn matching_repo_keys(conn: &Connection, db: &Path, repo: &str) -> Result<Vec<String>> {
+    let dberr = |e| Error::db(db, "listing repositories", e);
+    let (wanted, is_url) = wanted_repo(repo)?;
     // The distinct keys, by hopping through the repo index from one key to the next: a
     // few lookups per repository instead of a scan of every session (DISTINCT reads the
     // whole index: 5 ms at 100k sessions).

@@ -37,6 +37,37 @@ pub struct SessionInfo {
     pub rare_word: String,
 }
 
+/// A size such as `500MB`, `2GB` or `40KB` (decimal units), in bytes.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim().to_ascii_uppercase();
+    let (num, mult) = if let Some(n) = s.strip_suffix("GB") {
+        (n, 1_000_000_000)
+    } else if let Some(n) = s.strip_suffix("MB") {
+        (n, 1_000_000)
+    } else if let Some(n) = s.strip_suffix("KB") {
+        (n, 1_000)
+    } else {
+        (s.as_str(), 1)
+    };
+    num.trim()
+        .parse::<f64>()
+        .map(|n| (n * mult as f64) as u64)
+        .map_err(|_| format!("{s:?} is not a size such as 500MB or 2GB"))
+}
+
+/// The median of `runs` timings of `f`.
+pub fn median(runs: usize, mut f: impl FnMut()) -> std::time::Duration {
+    let mut v: Vec<std::time::Duration> = (0..runs)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    v.sort();
+    v[v.len() / 2]
+}
+
 /// The runtime the recorder benchmarks run on: two workers, as on the machines here.
 pub fn bench_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()

@@ -714,19 +714,7 @@ impl Where {
             params: Vec::new(),
         };
         if let Some(repo) = &f.repo {
-            let is_url = repo.contains("://") || (repo.contains('@') && repo.contains(':'));
-            let wanted = if is_url {
-                crate::repo_url::repo_key(repo)
-            } else {
-                let r = repo.trim().trim_matches('/').to_lowercase();
-                let r = r.strip_suffix(".git").unwrap_or(&r).to_string();
-                (!r.is_empty()).then_some(r)
-            };
-            let Some(wanted) = wanted else {
-                return Err(Error::BadArgument(format!(
-                    "--repo {repo:?}: empty repository"
-                )));
-            };
+            let (wanted, is_url) = crate::query::wanted_repo(repo)?;
             let p = w.param(wanted.clone());
             if is_url {
                 w.sql.push(format!("s.repo_key = {p}"));

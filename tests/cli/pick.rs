@@ -231,8 +231,10 @@ fn pick_finds_a_session_in_a_team_archive_from_an_empty_home() {
     t.keys(&[&cmd, "Enter"]);
     t.wait("the team's sessions", |s| s.contains("300/300"));
     t.keys(&["teampenum"]);
-    let screen = t.wait("one match", |s| s.contains("teampenum  1/300"));
-    assert!(screen.contains("teampenumbra"), "{screen}");
+    // The count and the hit's snippet (a frame may be caught half drawn: wait for both).
+    t.wait("one match and its snippet", |s| {
+        s.contains("teampenum  1/300") && s.contains("teampenumbra")
+    });
     t.keys(&["Enter"]);
     t.wait("the shell again", |s| s.contains("EXIT=0"));
     assert_eq!(fs::read_to_string(&out).expect("out").trim(), id);

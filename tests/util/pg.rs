@@ -146,9 +146,10 @@ fn start_with(tls: bool) -> Option<Pg> {
 }
 
 impl Pg {
-    fn run(&self, tool: &str, args: &[&str]) {
+    /// A server tool, run as the server's user.
+    fn command(&self, tool: &str) -> Command {
         let exe = self.bin.join(tool);
-        let mut cmd = match self.owner {
+        match self.owner {
             Some((uid, gid)) => {
                 let mut c = Command::new("setpriv");
                 c.arg(format!("--reuid={uid}"))
@@ -158,8 +159,12 @@ impl Pg {
                 c
             }
             None => Command::new(&exe),
-        };
-        let out = cmd
+        }
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let out = self
+            .command(tool)
             .args(args)
             .env("LC_ALL", "C")
             .output()
@@ -306,20 +311,9 @@ impl Pg {
 
 impl Drop for Pg {
     fn drop(&mut self) {
-        let exe = self.bin.join("pg_ctl");
         let data = path_str(&self.data).to_string();
-        let mut cmd = match self.owner {
-            Some((uid, gid)) => {
-                let mut c = Command::new("setpriv");
-                c.arg(format!("--reuid={uid}"))
-                    .arg(format!("--regid={gid}"))
-                    .arg("--clear-groups")
-                    .arg(&exe);
-                c
-            }
-            None => Command::new(&exe),
-        };
-        let _ = cmd
+        let _ = self
+            .command("pg_ctl")
             .args(["-D", &data, "-m", "immediate", "-w", "stop"])
             .output();
     }
