@@ -290,13 +290,13 @@ index). A second push with nothing new: $(T push_nothing_changed_ms) ms.
 
 ## Where a target is missed, and what bounds it
 
-- **Refresh and list at 2,000 plain sessions** (the small corpus, all plain): what a query
+- **Refresh, list and search at 2,000 plain sessions** (the small corpus, all plain): what a query
   costs before it asks SQLite is one \`statx\` per plain rollout (Codex appends to a plain
   file even in an old day folder, which changes no folder's mtime, so each must be looked
   at) and one per folder. \`strace -c rolldex list\` on that home: 2,254 \`statx\` are
   90% of the system calls and \`System\` time is two thirds of the run. The calls are
   spread over two threads already; on this virtual machine one call costs 1.5 to 3 µs
-  depending on the host's load, which moves \`list\` between 9 and 16 ms from run to
+  depending on the host's load, which moves \`list\` and \`search\` between 9 and 16 ms from run to
   run (hyperfine, same binary, same home, minutes apart). On an archived home (nine files
   in ten \`.zst\`, the shape of a home that runs the archive job) the same queries are
   under 10 ms. Going lower needs no stat per file: an OS change feed (inotify/fanotify),

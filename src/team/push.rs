@@ -236,7 +236,12 @@ fn send_session(
             t.to_string()
         }
     };
-    let title = s.title.as_deref().map(redact);
+    // The title is what the person typed first: cleaned of URL credentials as the item
+    // text already is in the index.
+    let title = s
+        .title
+        .as_deref()
+        .map(|t| redact(&crate::repo_url::redact_urls(t)));
     // Bytes by kind, as the index measured them; what it did not read yet is other.
     let mut kinds = home.bytes_by_kind(id).map_err(SendError::Local)?;
     let classified: i64 = kinds.iter().sum();
