@@ -72,7 +72,8 @@ fn no_sessions(ctx: &Ctx, out: &mut dyn Write) -> std::io::Result<()> {
     )
 }
 
-/// `time  id  repo@branch  name · title  [zst]`: one line per session; a subagent at
+/// `time  id  repo@branch  name · title  [zst]` (`@host` for a team archive's session):
+/// one line per session; a subagent at
 /// `depth` > 0 is indented under its parent and says what the parent calls it.
 pub fn line(s: &Session, depth: usize) -> String {
     let when =
@@ -111,8 +112,11 @@ pub fn line(s: &Session, depth: usize) -> String {
     if s.archived {
         flags.push_str("  [archived]");
     }
-    if s.compressed {
-        flags.push_str("  [zst]");
+    match &s.host {
+        // From a team archive: where it came from (the archive stores every session as zstd).
+        Some(host) => flags.push_str(&format!("  @{host}")),
+        None if s.compressed => flags.push_str("  [zst]"),
+        None => {}
     }
     let line = format!(
         "{when}  {indent}{}  {repo}{branch}  {agent}{label}{flags}",

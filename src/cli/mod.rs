@@ -49,8 +49,8 @@ struct Cli {
     #[arg(long, global = true)]
     no_refresh: bool,
 
-    /// A team archive (postgresql:// URL) that list, search, show, export, stats and
-    /// resume answer from instead of this home; push's default target.
+    /// A team archive (postgresql:// URL) that list, search, show, export, pick, stats, du
+    /// and resume answer from instead of this home; push's default target.
     #[arg(
         long,
         global = true,

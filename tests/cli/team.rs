@@ -99,6 +99,16 @@ fn two_homes_push_and_a_third_reads_searches_and_resumes_from_the_team_archive()
         assert_eq!(v["host"], host, "{v}");
     }
 
+    let human = ok(
+        c.path(),
+        &[&remote[..], &["list", "--limit", "1000"]].concat(),
+        b"",
+    );
+    assert!(
+        human.contains("@laptop") && human.contains("@devbox"),
+        "{human}"
+    );
+
     // Each home's planted word, in the right session, with its machine.
     for (spec, host) in [(&specs_a[3], "laptop"), (&specs_b[5], "devbox")] {
         let hits = json_lines(&ok(
