@@ -277,15 +277,7 @@ impl Where {
             w.params.push(Value::Text(branch.clone()));
         }
         if let Some(commit) = &f.commit {
-            let prefix = commit.trim().to_ascii_lowercase();
-            if prefix.len() < 4
-                || prefix.len() > 64
-                || !prefix.chars().all(|c| c.is_ascii_hexdigit())
-            {
-                return Err(Error::BadArgument(format!(
-                    "--commit {commit:?}: give at least 4 hex digits of a commit hash"
-                )));
-            }
+            let prefix = commit_prefix(commit)?;
             // A range on the column: every hex continuation of the prefix sorts below "g".
             w.sql
                 .push("(s.git_commit >= ? AND s.git_commit < ?)".into());
@@ -313,12 +305,7 @@ impl Where {
             w.params.push(Value::Integer(until));
         }
         if let Some(name) = &f.name {
-            let key = crate::names::name_key(name);
-            if key.is_empty() {
-                return Err(Error::BadArgument(
-                    "--name: give some text to look for".into(),
-                ));
-            }
+            let key = name_filter_key(name)?;
             w.sql.push("instr(n.name_key, ?) > 0".into());
             w.params.push(Value::Text(key));
         }
@@ -332,6 +319,28 @@ impl Where {
     fn and(&self) -> String {
         self.sql.iter().map(|c| format!(" AND {c}")).collect()
     }
+}
+
+/// What `--commit` asks for: a lowercase hex prefix of 4 to 64 digits.
+pub(crate) fn commit_prefix(commit: &str) -> Result<String> {
+    let prefix = commit.trim().to_ascii_lowercase();
+    if prefix.len() < 4 || prefix.len() > 64 || !prefix.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(Error::BadArgument(format!(
+            "--commit {commit:?}: give at least 4 hex digits of a commit hash"
+        )));
+    }
+    Ok(prefix)
+}
+
+/// What `--name` asks for: the name key sessions' names must contain (never empty).
+pub(crate) fn name_filter_key(name: &str) -> Result<String> {
+    let key = crate::names::name_key(name);
+    if key.is_empty() {
+        return Err(Error::BadArgument(
+            "--name: give some text to look for".into(),
+        ));
+    }
+    Ok(key)
 }
 
 /// What `--repo` asks for: the key a URL names (exactly), or the `host/owner/repo`,

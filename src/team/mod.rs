@@ -58,6 +58,8 @@ impl std::fmt::Debug for Team {
 pub struct Held {
     /// Decompressed bytes held.
     pub raw_bytes: i64,
+    /// Their stored (zstd) size.
+    pub stored_bytes: i64,
     /// Their SHA-256, hex.
     pub sha256: String,
     /// The last item line held.
@@ -97,26 +99,10 @@ impl Team {
 
     /// The schema version found (0 for an empty database).
     pub fn schema_version(&mut self) -> Result<i64> {
-        let err = |e| {
+        version_in(&mut self.client).map_err(|e| {
             self.address
                 .error("reading the schema version", describe(&e))
-        };
-        let exists: bool = self
-            .client
-            .query_one("SELECT to_regclass('rolldex_schema') IS NOT NULL", &[])
-            .map_err(err)?
-            .get(0);
-        if !exists {
-            return Ok(0);
-        }
-        let row = self
-            .client
-            .query_opt("SELECT version FROM rolldex_schema", &[])
-            .map_err(|e| {
-                self.address
-                    .error("reading the schema version", describe(&e))
-            })?;
-        Ok(row.map_or(0, |r| i64::from(r.get::<_, i32>(0))))
+        })
     }
 
     fn migrate(&mut self) -> Result<()> {
@@ -137,17 +123,7 @@ impl Team {
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
             .map_err(err)?;
         // Read again under the lock: another machine may have migrated meanwhile.
-        let exists: bool = tx
-            .query_one("SELECT to_regclass('rolldex_schema') IS NOT NULL", &[])
-            .map_err(err)?
-            .get(0);
-        let version = if exists {
-            tx.query_opt("SELECT version FROM rolldex_schema", &[])
-                .map_err(err)?
-                .map_or(0, |r| i64::from(r.get::<_, i32>(0)))
-        } else {
-            0
-        };
+        let version = version_in(&mut tx).map_err(err)?;
         if version > LATEST {
             return Err(Error::RemoteSchemaTooNew {
                 url: address.shown.clone(),
@@ -171,7 +147,7 @@ impl Team {
         let rows = self
             .client
             .query(
-                "SELECT id, raw_bytes, sha256, items_through, name FROM sessions",
+                "SELECT id, raw_bytes, stored_bytes, sha256, items_through, name FROM sessions",
                 &[],
             )
             .map_err(self.err("reading what the archive holds"))?;
@@ -182,9 +158,10 @@ impl Team {
                     r.get(0),
                     Held {
                         raw_bytes: r.get(1),
-                        sha256: r.get(2),
-                        items_through: r.get(3),
-                        name: r.get(4),
+                        stored_bytes: r.get(2),
+                        sha256: r.get(3),
+                        items_through: r.get(4),
+                        name: r.get(5),
                     },
                 )
             })
@@ -567,6 +544,18 @@ impl Team {
     }
 }
 
+/// The schema version in `c` (0 when there is no schema yet).
+fn version_in(c: &mut impl postgres::GenericClient) -> std::result::Result<i64, postgres::Error> {
+    let exists: bool = c
+        .query_one("SELECT to_regclass('rolldex_schema') IS NOT NULL", &[])?
+        .get(0);
+    if !exists {
+        return Ok(0);
+    }
+    Ok(c.query_opt("SELECT version FROM rolldex_schema", &[])?
+        .map_or(0, |r| i64::from(r.get::<_, i32>(0))))
+}
+
 /// Lowercase hex of a digest.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -730,15 +719,7 @@ impl Where {
             w.sql.push(format!("s.git_branch = {p}"));
         }
         if let Some(commit) = &f.commit {
-            let prefix = commit.trim().to_ascii_lowercase();
-            if prefix.len() < 4
-                || prefix.len() > 64
-                || !prefix.chars().all(|c| c.is_ascii_hexdigit())
-            {
-                return Err(Error::BadArgument(format!(
-                    "--commit {commit:?}: give at least 4 hex digits of a commit hash"
-                )));
-            }
+            let prefix = crate::query::commit_prefix(commit)?;
             let lo = w.param(prefix.clone());
             let hi = w.param(format!("{prefix}g"));
             w.sql
@@ -764,13 +745,7 @@ impl Where {
                 .push(format!("coalesce(s.created_ms, s.updated_ms) <= {p}"));
         }
         if let Some(name) = &f.name {
-            let key = crate::names::name_key(name);
-            if key.is_empty() {
-                return Err(Error::BadArgument(
-                    "--name: give some text to look for".into(),
-                ));
-            }
-            let p = w.param(key);
+            let p = w.param(crate::query::name_filter_key(name)?);
             w.sql.push(format!("strpos(lower(s.name), {p}) > 0"));
         }
         if f.roots {

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
-use super::{Team, hex};
+use super::{Held, Team, hex};
 use crate::error::{Error, Result};
 use crate::home::Home;
 use crate::layout;
@@ -73,13 +73,13 @@ pub fn hostname() -> String {
 }
 
 /// What to send of one session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Send {
     /// Everything, replacing what the archive holds.
     Full,
-    /// The bytes after `raw` and the items after line `items`, if the held bytes are still
-    /// the start of the file.
-    Append { raw: i64, items: i64 },
+    /// What follows what the archive holds (its bytes and item lines), if the held bytes
+    /// are still the start of the file.
+    Append(Held),
 }
 
 /// Pushes `home` to `team`.
@@ -100,20 +100,14 @@ pub fn push(
     let mut renamed = Vec::new();
     for s in sessions {
         match held.get(&s.id) {
-            None => work.push((s, Send::Full, None)),
+            None => work.push((s, Send::Full)),
             Some(h) if h.raw_bytes == s.raw_bytes => {
                 if h.name != s.name {
                     renamed.push(s);
                 }
             }
-            Some(h) if h.raw_bytes < s.raw_bytes => {
-                let how = Send::Append {
-                    raw: h.raw_bytes,
-                    items: h.items_through,
-                };
-                work.push((s, how, Some(h.sha256.clone())));
-            }
-            Some(_) => work.push((s, Send::Full, None)),
+            Some(h) if h.raw_bytes < s.raw_bytes => work.push((s, Send::Append(h.clone()))),
+            Some(_) => work.push((s, Send::Full)),
         }
     }
 
@@ -129,7 +123,7 @@ pub fn push(
             .transaction()
             .map_err(err("starting a transaction"))?;
         let (mut n, mut bytes) = (0, 0);
-        for (session, how, held_sha) in iter.by_ref() {
+        for (session, how) in iter.by_ref() {
             done += 1;
             n += 1;
             // One session's failure is reported and the others go on; a savepoint keeps
@@ -137,7 +131,7 @@ pub fn push(
             let mut sp = tx
                 .savepoint("session")
                 .map_err(err("starting a savepoint"))?;
-            match send_session(&mut sp, home, &session, how, held_sha.as_deref(), opts) {
+            match send_session(&mut sp, home, &session, &how, opts) {
                 Ok(sent) => {
                     sp.commit().map_err(err("pushing a session"))?;
                     report.sessions_pushed += 1;
@@ -195,29 +189,26 @@ fn send_session(
     tx: &mut postgres::Transaction<'_>,
     home: &mut Home,
     s: &Session,
-    how: Send,
-    held_sha: Option<&str>,
+    how: &Send,
     opts: &PushOptions,
 ) -> std::result::Result<u64, SendError> {
     let path = Path::new(&s.path);
     let id = &s.id;
     let mut sent = 0u64;
-    let held = match (how, held_sha) {
-        (Send::Append { raw, .. }, Some(sha)) => Some((raw as u64, sha)),
-        _ => None,
-    };
     // The held bytes must still be the start of the file, else everything goes again.
-    let appended = match held {
-        Some(held) => send_bytes(tx, id, path, Some(held), &mut sent)?,
-        None => None,
+    let appended = match how {
+        Send::Append(h) => send_bytes(
+            tx,
+            id,
+            path,
+            Some((h.raw_bytes as u64, h.sha256.as_str())),
+            &mut sent,
+        )?
+        .map(|sent_now| (sent_now, h)),
+        Send::Full => None,
     };
-    let (raw_bytes, stored_bytes, sha, items_from) = match (appended, how) {
-        (Some((raw, stored, sha)), Send::Append { items, .. }) => {
-            let held_stored: i64 = tx
-                .query_one("SELECT stored_bytes FROM sessions WHERE id = $1", &[id])?
-                .get(0);
-            (raw, held_stored + stored, sha, items)
-        }
+    let (raw_bytes, stored_bytes, sha, items_from) = match appended {
+        Some(((raw, stored, sha), h)) => (raw, h.stored_bytes + stored, sha, h.items_through),
         _ => {
             tx.execute("DELETE FROM items WHERE session_id = $1", &[id])?;
             tx.execute("DELETE FROM chunks WHERE session_id = $1", &[id])?;
