@@ -124,8 +124,12 @@ pub struct ArchiveReport {
     pub would_compress: Vec<PathBuf>,
     /// Files left as they are, and why.
     pub skipped: Vec<(PathBuf, SkipReason)>,
-    /// Files that failed; their originals are untouched.
+    /// Files that failed for a reason other than their own (a write, a lock, a verification
+    /// that did not match); their originals are untouched. Any of these fails the run.
     pub errors: Vec<Error>,
+    /// Files or folders that could not be read (opened, read to the end, listed); left as
+    /// they are. The rest of the run was done.
+    pub unreadable: Vec<Error>,
     /// Leftover temp files of crashed runs, removed.
     pub temps_removed: Vec<PathBuf>,
     /// Bytes of the originals compressed.
@@ -241,7 +245,7 @@ pub fn run_with_progress(
         remove_leftovers(home, &mut report);
     }
     let (files, walk_errors) = layout::walk_rollouts(home);
-    report.errors.extend(walk_errors);
+    report.unreadable.extend(walk_errors);
     let now = SystemTime::now();
     let plains: Vec<(PathBuf, u64)> = files
         .into_iter()
@@ -270,12 +274,29 @@ pub fn run_with_progress(
             }
             Ok(Outcome::Skipped(reason)) => report.skipped.push((plain, reason)),
             Ok(Outcome::WouldCompress) => report.would_compress.push(plain),
+            Err(e) if unreadable_source(&e, &plain) => report.unreadable.push(e),
             Err(e) => report.errors.push(e),
         }
     }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
+
+/// Whether compressing `plain` failed because `plain` itself could not be read (the file's
+/// problem, reported and skipped) rather than on writing or verifying its copy (the run's).
+fn unreadable_source(e: &Error, plain: &Path) -> bool {
+    matches!(e, Error::Io { path, action, .. }
+        if path == plain && [OPENING, READING_METADATA, READING_MTIME, READING].contains(action))
+}
+
+/// What [`archive_file`] was doing when the original could not be read.
+const OPENING: &str = "opening";
+/// See [`OPENING`].
+const READING_METADATA: &str = "reading metadata";
+/// See [`OPENING`].
+const READING_MTIME: &str = "reading mtime";
+/// See [`OPENING`].
+const READING: &str = "reading";
 
 /// The mode of a `.zst` made from a file of mode `original`: the owner's read and write
 /// bits only. Rollouts hold secrets, and a file written by another tool with a loose umask
@@ -363,13 +384,13 @@ fn archive_file(
     now: SystemTime,
     hook: &mut dyn FnMut(Stage) -> Result<()>,
 ) -> Result<Outcome> {
-    let file = File::open(plain).map_err(|e| Error::io(plain, "opening", e))?;
+    let file = File::open(plain).map_err(|e| Error::io(plain, OPENING, e))?;
     let meta = file
         .metadata()
-        .map_err(|e| Error::io(plain, "reading metadata", e))?;
+        .map_err(|e| Error::io(plain, READING_METADATA, e))?;
     let mtime = meta
         .modified()
-        .map_err(|e| Error::io(plain, "reading mtime", e))?;
+        .map_err(|e| Error::io(plain, READING_MTIME, e))?;
     if now.duration_since(mtime).unwrap_or_default() < opts.older_than {
         return Ok(Outcome::Skipped(SkipReason::Recent));
     }
@@ -392,7 +413,7 @@ fn archive_file(
     let (tmp, out) = layout::create_temp(dir, ARCHIVE_TEMP)?;
     let _guard = TempGuard(&tmp);
     let source = compress(&file, meta.len(), out, opts).map_err(|e| match e {
-        CompressError::Read(e) => Error::io(plain, "reading", e),
+        CompressError::Read(e) => Error::io(plain, READING, e),
         CompressError::Write(e) => Error::io(plain, "writing its compressed copy", e),
     })?;
     if source.len != meta.len() {

@@ -21,7 +21,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::error::{Error, Result};
 use crate::layout;
 use crate::query::Session;
-use crate::transcript::{Body, Entry, Header, Output, Transcript, TranscriptOptions};
+use crate::transcript::{Body, CommandLine, Entry, Header, Output, Transcript, TranscriptOptions};
 
 /// The document formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,7 +106,12 @@ fn from_file(t: &Transcript, header: &Header, entries: &[Entry]) -> Session {
     let git = meta.git.clone().unwrap_or_default();
     let ms = |ts: &str| crate::index::ingest::parse_ms(ts);
     let title = entries.iter().find_map(|e| match &e.body {
-        Body::User { text, .. } => Some(text.split_whitespace().collect::<Vec<_>>().join(" ")),
+        Body::User { text, .. } => Some(
+            crate::model::request_text(text)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
         _ => None,
     });
     let created_ms = meta.timestamp.as_deref().and_then(ms);
@@ -244,11 +249,16 @@ fn item_json(e: &Entry) -> Value {
             json!({"phase": phase}),
         ),
         Body::Reasoning { text } => ("reasoning", None, text.clone(), json!({})),
-        Body::Command { command, output } => (
+        Body::Command {
+            command,
+            workdir,
+            stdin_of,
+            output,
+        } => (
             "command",
             None,
             command.clone(),
-            json!({"output": output_json(output)}),
+            json!({"workdir": workdir, "stdin_of": stdin_of, "output": output_json(output)}),
         ),
         Body::Patch {
             files,
@@ -470,9 +480,20 @@ fn markdown(doc: &Document, out: &mut dyn Write) -> std::io::Result<()> {
                 let quoted: Vec<String> = md_text(text).lines().map(|l| format!("> {l}")).collect();
                 writeln!(out, "*Thinking*{when}\n\n{}\n", quoted.join("\n"))?;
             }
-            Body::Command { command, output } => {
-                writeln!(out, "**Command**{when}\n")?;
-                md_block(out, "sh", &format!("$ {command}"))?;
+            Body::Command {
+                command,
+                workdir,
+                stdin_of,
+                output,
+            } => {
+                let line = CommandLine::of(command, workdir.as_deref(), stdin_of.as_deref());
+                let note = line
+                    .note
+                    .as_deref()
+                    .map(|n| format!(" ({})", md_text(n)))
+                    .unwrap_or_default();
+                writeln!(out, "**Command**{when}{note}\n")?;
+                md_block(out, "sh", &format!("{} {}", line.prompt, line.text))?;
                 md_output(out, output)?;
             }
             Body::Patch {
@@ -712,11 +733,23 @@ fn html_entry(out: &mut dyn Write, entry: &Entry) -> std::io::Result<()> {
             "<article id=\"l{seq}\" class=\"reasoning\"><span class=\"who\">Thinking</span>{when}<div class=\"text note\">{}</div></article>",
             e(text)
         ),
-        Body::Command { command, output } => {
+        Body::Command {
+            command,
+            workdir,
+            stdin_of,
+            output,
+        } => {
+            let line = CommandLine::of(command, workdir.as_deref(), stdin_of.as_deref());
+            let note = line
+                .note
+                .as_deref()
+                .map(|n| format!(" <span class=\"note\">{}</span>", e(n)))
+                .unwrap_or_default();
             write!(
                 out,
-                "<article id=\"l{seq}\" class=\"command\"><span class=\"who\">Command</span>{when}<pre>$ {}</pre>",
-                e(command)
+                "<article id=\"l{seq}\" class=\"command\"><span class=\"who\">Command</span>{when}{note}<pre>{} {}</pre>",
+                line.prompt,
+                e(line.text)
             )?;
             html_output(out, output)?;
             writeln!(out, "</article>")

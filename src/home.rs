@@ -370,6 +370,15 @@ impl Home {
         self.ask(query::indexed_files)
     }
 
+    /// The rollouts that could not be read when last seen, with what went wrong. Empty for
+    /// a team archive, which holds only what was read.
+    pub fn unreadable_files(&mut self) -> Result<Vec<(PathBuf, String)>> {
+        match &self.team {
+            Some(_) => Ok(Vec::new()),
+            None => self.ask(query::unreadable_files),
+        }
+    }
+
     /// Finds one session from what a person typed: a rollout path, a session id, a
     /// unique id prefix or a current name (see the [module docs](self)).
     pub fn resolve(&mut self, reference: &str) -> Result<Resolved> {

@@ -272,6 +272,8 @@ pub enum ResponseItem {
         status: Option<String>,
         /// The command's argv.
         command: Vec<String>,
+        /// The folder it ran in (`action.working_directory`), when written.
+        workdir: Option<String>,
     },
     /// A custom tool call such as `apply_patch`.
     CustomToolCall {
@@ -390,29 +392,114 @@ impl ResponseItem {
     }
 
     /// For a shell-like call, the command as one line: `local_shell_call`'s argv, or the
-    /// `command`/`cmd` argument of a `shell`/`exec_command` function call.
+    /// `command`/`cmd` argument of a `shell`/`shell_command`/`exec_command` function call,
+    /// or what `write_stdin` typed into a running command.
     pub fn shell_command(&self) -> Option<String> {
+        self.shell_call().map(|c| c.command)
+    }
+
+    /// A shell-like call as a person reads it: the command, the folder it ran in when the
+    /// call names one, and whether it is input to a command already running.
+    pub fn shell_call(&self) -> Option<ShellCall> {
         match self {
-            ResponseItem::LocalShellCall { command, .. } => Some(join_argv(command)),
+            ResponseItem::LocalShellCall {
+                command, workdir, ..
+            } => Some(ShellCall {
+                command: join_argv(command),
+                workdir: workdir.clone(),
+                stdin_of: None,
+            }),
             ResponseItem::FunctionCall {
                 name, arguments, ..
-            } if name == "shell" || name == "exec_command" || name == "container.exec" => {
+            } => {
+                let shell = matches!(
+                    name.as_str(),
+                    "shell" | "shell_command" | "exec_command" | "container.exec"
+                );
+                if !shell && name != "write_stdin" {
+                    return None;
+                }
                 let args: Value = serde_json::from_str(arguments).ok()?;
-                match args.get("command").or_else(|| args.get("cmd"))? {
-                    Value::String(s) => Some(s.clone()),
+                let text = |k: &str| args.get(k).and_then(Value::as_str).map(str::to_string);
+                if !shell {
+                    // Keys pressed in a running `exec_command` session; empty input only
+                    // waits for more output.
+                    let session = match args.get("session_id")? {
+                        Value::String(s) => s.clone(),
+                        v => v.to_string(),
+                    };
+                    return Some(ShellCall {
+                        command: visible_keys(&text("chars").unwrap_or_default()),
+                        workdir: None,
+                        stdin_of: Some(session),
+                    });
+                }
+                let command = match args.get("command").or_else(|| args.get("cmd"))? {
+                    Value::String(s) => s.clone(),
                     Value::Array(parts) => {
                         let argv: Vec<String> = parts
                             .iter()
                             .filter_map(|p| p.as_str().map(str::to_string))
                             .collect();
-                        Some(join_argv(&argv))
+                        join_argv(&argv)
                     }
-                    _ => None,
-                }
+                    _ => return None,
+                };
+                Some(ShellCall {
+                    command,
+                    workdir: text("workdir").or_else(|| text("cwd")),
+                    stdin_of: None,
+                })
             }
             _ => None,
         }
     }
+}
+
+/// A shell-like call (`shell`, `shell_command`, `exec_command`, `local_shell_call`,
+/// `write_stdin`): what every agent's shell tool comes down to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShellCall {
+    /// The command line; for input to a running command, the keys typed (control keys as
+    /// `^C`, a final newline left out).
+    pub command: String,
+    /// The folder the call asked to run in, as written (absolute or relative to the
+    /// session's folder).
+    pub workdir: Option<String>,
+    /// For `write_stdin`: the running command's session id.
+    pub stdin_of: Option<String>,
+}
+
+impl ShellCall {
+    /// The folder to show beside the command: the call's own, unless it is the session's
+    /// folder `cwd` (or `.`).
+    pub fn shown_workdir(&self, cwd: Option<&str>) -> Option<String> {
+        let w = self.workdir.as_deref()?.trim();
+        let same = |a: &str, b: &str| a.trim_end_matches('/') == b.trim_end_matches('/');
+        if w.is_empty() || w == "." || w == "./" || cwd.is_some_and(|c| same(c, w)) {
+            return None;
+        }
+        Some(w.to_string())
+    }
+}
+
+/// Keys typed into a terminal as a person reads them: a final newline (Enter) dropped,
+/// other control characters as `^X`.
+fn visible_keys(chars: &str) -> String {
+    let chars = chars.strip_suffix('\n').unwrap_or(chars);
+    let mut out = String::with_capacity(chars.len());
+    for c in chars.chars() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            c if (c as u32) < 0x20 => {
+                out.push('^');
+                out.push(char::from(b'@' + c as u8));
+            }
+            '\u{7f}' => out.push_str("^?"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Whether a user-role message is context the agent injected (permissions, AGENTS.md,
@@ -420,6 +507,42 @@ impl ResponseItem {
 pub fn is_injected(text: &str) -> bool {
     let t = text.trim_start();
     t.is_empty() || t.starts_with('<') || t.starts_with("# AGENTS.md")
+}
+
+/// The heading under which the Codex IDE extension and Codex Desktop put what the person
+/// typed, after the context they wrap around it (`# Context from my IDE setup:`, `# Files
+/// mentioned by the user:`).
+pub const REQUEST_MARKER: &str = "## My request for Codex:";
+
+/// What the person asked, for a title: the text after the first [`REQUEST_MARKER`] that
+/// starts a line, when a wrapper put one there (and something follows it); else the text.
+/// The message itself keeps the wrapper: it is what the agent read.
+///
+/// ```
+/// let m = "# Context from my IDE setup:\n\n## Active file: a.rs\n\n## My request for Codex:\nreview a.rs";
+/// assert_eq!(rolldex::model::request_text(m), "review a.rs");
+/// assert_eq!(rolldex::model::request_text("fix the build"), "fix the build");
+/// ```
+pub fn request_text(text: &str) -> &str {
+    // Wrappers are headings put before what the person typed; a person's own text that
+    // merely mentions the marker further down is left alone.
+    if !text.trim_start().starts_with('#') {
+        return text;
+    }
+    let mut found = None;
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        if let Some(rest) = line.trim_start().strip_prefix(REQUEST_MARKER) {
+            // The request may start on the marker's own line or on the next ones.
+            found = Some(at + (line.len() - rest.len()));
+            break;
+        }
+        at += line.len();
+    }
+    match found.map(|i| text[i..].trim()) {
+        Some(request) if !request.is_empty() => request,
+        _ => text,
+    }
 }
 
 /// A tool output as a person reads it: older Codex versions wrap shell output as a JSON
@@ -1089,6 +1212,12 @@ fn build_item(it: RawItem) -> Result<ResponseItem, String> {
                         .collect()
                 })
                 .unwrap_or_default(),
+            workdir: it
+                .action
+                .as_ref()
+                .and_then(|a| a.get("working_directory"))
+                .and_then(Value::as_str)
+                .map(str::to_string),
         },
         "agent_message" => ResponseItem::AgentMessage(AgentMessage {
             author: it.author,

@@ -757,8 +757,29 @@ pub fn tree_order(sessions: &[Session]) -> Vec<(usize, &Session)> {
 /// Every file the index knows, with its stored content checksum (set by the archive job).
 pub fn indexed_files(conn: &Connection, db: &Path) -> Result<Vec<(PathBuf, Option<String>)>> {
     let dberr = |e| Error::db(db, "listing indexed files", e);
+    // The files that could not be read are among them, indexed or not: verify reads them.
     let mut stmt = conn
-        .prepare("SELECT path, checksum FROM files ORDER BY path")
+        .prepare(
+            "SELECT path, checksum FROM files
+             UNION ALL
+             SELECT path, NULL FROM failures WHERE path NOT IN (SELECT path FROM files)
+             ORDER BY path",
+        )
+        .map_err(dberr)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((PathBuf::from(r.get::<_, String>(0)?), r.get(1)?))
+        })
+        .map_err(dberr)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(dberr)
+}
+
+/// The rollouts that could not be read when last seen, with what went wrong, by path. They
+/// are not read again until they change (see [`crate::index::ingest`]).
+pub fn unreadable_files(conn: &Connection, db: &Path) -> Result<Vec<(PathBuf, String)>> {
+    let dberr = |e| Error::db(db, "listing unreadable files", e);
+    let mut stmt = conn
+        .prepare("SELECT path, error FROM failures ORDER BY path")
         .map_err(dberr)?;
     let rows = stmt
         .query_map([], |r| {

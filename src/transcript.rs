@@ -127,10 +127,14 @@ pub enum Body {
         /// The summary text.
         text: String,
     },
-    /// A shell command and what it printed.
+    /// A shell command and what it printed; or keys typed into a command still running.
     Command {
-        /// The command line.
+        /// The command line (or the keys typed, see `stdin_of`).
         command: String,
+        /// The folder it ran in, when the call named one other than the session's.
+        workdir: Option<String>,
+        /// Input to a running command: that command's session id (`write_stdin`).
+        stdin_of: Option<String>,
         /// Its output, when seen.
         output: Option<Output>,
     },
@@ -202,6 +206,41 @@ pub enum Body {
     /// History this session inherited and does not hold: its parent's file up to an
     /// offset (`history_base`), or another file (`rollout_reference`, `fork_reference`).
     Inherited(Inherited),
+}
+
+/// How a shell command reads, for every renderer: `$` and the command, or `>` and the keys
+/// typed into a running command; with a note naming a folder other than the session's, or
+/// the command that input went to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandLine<'a> {
+    /// `$` for a command, `>` for input to a running one.
+    pub prompt: &'static str,
+    /// The command, or the keys typed.
+    pub text: &'a str,
+    /// `in DIR`, `input to command N`, or `reads the output of command N`.
+    pub note: Option<String>,
+}
+
+impl<'a> CommandLine<'a> {
+    /// The line of a [`Body::Command`]'s fields.
+    pub fn of(command: &'a str, workdir: Option<&str>, stdin_of: Option<&str>) -> Self {
+        match stdin_of {
+            Some(id) => CommandLine {
+                prompt: ">",
+                text: command,
+                note: Some(if command.is_empty() {
+                    format!("reads the output of command {id}")
+                } else {
+                    format!("input to command {id}")
+                }),
+            },
+            None => CommandLine {
+                prompt: "$",
+                text: command,
+                note: workdir.map(|w| format!("in {w}")),
+            },
+        }
+    }
 }
 
 /// A subagent spawned by the session.
@@ -298,6 +337,9 @@ pub struct TranscriptReader {
     pub tokens_recorded: Option<u64>,
     /// The last model a turn used.
     pub model: Option<String>,
+    /// The folder the current turn runs in: a command's own folder is shown when it is
+    /// another one.
+    cwd: Option<String>,
 }
 
 impl std::fmt::Debug for TranscriptReader {
@@ -336,6 +378,7 @@ impl TranscriptReader {
             tokens_counted: None,
             tokens_recorded: None,
             model: None,
+            cwd: None,
         })
     }
 
@@ -550,6 +593,9 @@ impl TranscriptReader {
                 if tc.model.is_some() {
                     self.model.clone_from(&tc.model);
                 }
+                if tc.cwd.is_some() {
+                    self.cwd.clone_from(&tc.cwd);
+                }
                 return;
             }
             RolloutItem::Compacted(c) => Body::Compaction {
@@ -581,6 +627,19 @@ impl TranscriptReader {
             } else {
                 self.text(&m.text)
             },
+        }
+    }
+
+    fn command(&self, call: &crate::model::ShellCall) -> Body {
+        let cwd = self
+            .cwd
+            .as_deref()
+            .or_else(|| self.resolver.current().and_then(|m| m.cwd.as_deref()));
+        Body::Command {
+            command: self.text(&call.command),
+            workdir: call.shown_workdir(cwd).map(|w| self.text(&w)),
+            stdin_of: call.stdin_of.clone(),
+            output: None,
         }
     }
 
@@ -665,11 +724,8 @@ impl TranscriptReader {
                 call_id: id,
             } => {
                 call_id = id.as_deref();
-                match item.shell_command() {
-                    Some(cmd) => Body::Command {
-                        command: self.text(&cmd),
-                        output: None,
-                    },
+                match item.shell_call() {
+                    Some(call) => self.command(&call),
                     None if name == "apply_patch" => {
                         let patch = serde_json::from_str::<serde_json::Value>(arguments)
                             .ok()
@@ -690,9 +746,9 @@ impl TranscriptReader {
             }
             ResponseItem::LocalShellCall { call_id: id, .. } => {
                 call_id = id.as_deref();
-                Body::Command {
-                    command: self.text(&item.shell_command().unwrap_or_default()),
-                    output: None,
+                match item.shell_call() {
+                    Some(call) => self.command(&call),
+                    None => return,
                 }
             }
             ResponseItem::CustomToolCall {

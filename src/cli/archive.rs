@@ -73,7 +73,7 @@ pub fn run(ctx: &Ctx, args: ArchiveArgs, out: &mut dyn Write) -> anyhow::Result<
             "{e}; the index will catch up on its next refresh"
         ));
     }
-    for e in &report.errors {
+    for e in report.unreadable.iter().chain(&report.errors) {
         warn(e);
     }
     let mut by_reason: BTreeMap<&str, u64> = BTreeMap::new();
@@ -92,6 +92,7 @@ pub fn run(ctx: &Ctx, args: ArchiveArgs, out: &mut dyn Write) -> anyhow::Result<
             "skipped": report.skipped.len(),
             "skipped_by_reason": by_reason,
             "errors": report.errors.len(),
+            "unreadable": report.unreadable.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
             "bytes_in": report.bytes_in,
             "bytes_out": report.bytes_out,
             "ratio": (ratio * 100.0).round() / 100.0,
@@ -114,7 +115,7 @@ pub fn run(ctx: &Ctx, args: ArchiveArgs, out: &mut dyn Write) -> anyhow::Result<
         let skipped: Vec<String> = by_reason.iter().map(|(r, n)| format!("{n} {r}")).collect();
         writeln!(
             out,
-            "{} {} files ({} -> {} bytes, ratio {ratio:.2}) in {:.2}s; skipped: {}; errors: {}{}",
+            "{} {} files ({} -> {} bytes, ratio {ratio:.2}) in {:.2}s; skipped: {}; unreadable: {}; errors: {}{}",
             if args.dry_run {
                 "would compress"
             } else {
@@ -133,6 +134,7 @@ pub fn run(ctx: &Ctx, args: ArchiveArgs, out: &mut dyn Write) -> anyhow::Result<
             } else {
                 skipped.join(", ")
             },
+            report.unreadable.len(),
             report.errors.len(),
             if report.temps_removed.is_empty() {
                 String::new()
@@ -144,10 +146,12 @@ pub fn run(ctx: &Ctx, args: ArchiveArgs, out: &mut dyn Write) -> anyhow::Result<
             }
         )?;
     }
-    Ok(if report.errors.is_empty() {
-        ExitCode::SUCCESS
-    } else {
+    Ok(if !report.errors.is_empty() {
         ExitCode::FAILURE
+    } else if !report.unreadable.is_empty() {
+        super::partial()
+    } else {
+        ExitCode::SUCCESS
     })
 }
 
@@ -160,12 +164,25 @@ pub struct VerifyArgs {
 }
 
 pub fn verify(ctx: &Ctx, args: VerifyArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let files = ctx.home()?.indexed_files()?;
+    let mut home = ctx.home()?;
+    let files = home.indexed_files()?;
+    let unreadable = home.unreadable_files()?;
     let bar = FileBar::new("verifying");
-    let report = archive::verify_with_progress(&files, &mut |p| {
+    let mut report = archive::verify_with_progress(&files, &mut |p| {
         bar.set(p.files, p.total_files, p.bytes, p.total_bytes)
     });
     drop(bar);
+    // A file the index could not take (no session id, say) may decode and parse: it is
+    // still a problem, as the index found it.
+    for (path, error) in unreadable {
+        if !report.problems.iter().any(|p| p.path == path) {
+            report.problems.push(archive::Problem {
+                path,
+                line: None,
+                what: format!("could not be indexed: {error}"),
+            });
+        }
+    }
     if args.json {
         writeln!(
             out,
@@ -194,9 +211,10 @@ pub fn verify(ctx: &Ctx, args: VerifyArgs, out: &mut dyn Write) -> anyhow::Resul
             report.problems.len()
         )?;
     }
+    // Every file was read as far as it goes: problems are the files', not the run's.
     Ok(if report.problems.is_empty() {
         ExitCode::SUCCESS
     } else {
-        ExitCode::FAILURE
+        super::partial()
     })
 }

@@ -44,6 +44,9 @@ pub fn run(ctx: &Ctx, args: IndexArgs, out: &mut dyn Write) -> anyhow::Result<Ex
             "name_lines": report.name_lines,
             "malformed_lines": report.malformed_lines,
             "errors": report.error_count(),
+            "unreadable": report.unreadable.iter().map(|u| serde_json::json!({
+                "path": u.path, "error": u.error, "new": u.new,
+            })).collect::<Vec<_>>(),
             "seconds": (report.seconds * 1000.0).round() / 1000.0,
             "db": ctx.db,
         });
@@ -62,7 +65,15 @@ pub fn run(ctx: &Ctx, args: IndexArgs, out: &mut dyn Write) -> anyhow::Result<Ex
             report.seconds
         )?;
     }
-    Ok(ExitCode::SUCCESS)
+    // Skipped lines are reported, but their files were read: only a file or folder that
+    // could not be read at all makes the run partial.
+    Ok(
+        if report.unreadable.is_empty() && report.errors.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            super::partial()
+        },
+    )
 }
 
 /// What the CLI shows of the index's upkeep: a progress bar on a terminal when a refresh
@@ -108,6 +119,22 @@ pub fn notices(detailed: bool) -> impl FnMut(Notice<'_>) + 'static {
 fn report_problems(report: &RefreshReport, detailed: bool) {
     for e in &report.errors {
         warn(e);
+    }
+    // Files that failed in an earlier run and are unchanged: named by `index`, counted in
+    // one line by the rest, so a broken file does not repeat on every command.
+    let earlier = report.earlier_unreadable().count();
+    if detailed {
+        for u in report.earlier_unreadable() {
+            warn(format_args!(
+                "{}: could not be read: {} (not read again until it changes)",
+                u.path.display(),
+                u.error
+            ));
+        }
+    } else if earlier > 0 {
+        warn(format_args!(
+            "{earlier} file(s) could not be read and have not changed since; `rolldex index` names them"
+        ));
     }
     if detailed {
         const SHOWN: usize = 10;

@@ -176,6 +176,13 @@ impl Ctx {
     }
 }
 
+/// Exit 3: the command did its work, but some files could not be read (each named on
+/// stderr and in `--json`). 0 is done, 1 failed, 2 bad usage or an ambiguous reference,
+/// 130 interrupted: one table for every command (README, "Exit codes").
+pub fn partial() -> ExitCode {
+    ExitCode::from(3)
+}
+
 /// Runs the command line and turns the outcome into an exit code.
 pub fn main(local_offset: Result<UtcOffset, String>) -> ExitCode {
     let cli = Cli::parse();

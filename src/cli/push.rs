@@ -55,6 +55,7 @@ pub fn run(ctx: &Ctx, args: PushArgs, out: &mut dyn Write) -> anyhow::Result<Exi
             "sessions": report.sessions,
             "seconds": (report.seconds * 1000.0).round() / 1000.0,
             "errors": report.errors.len(),
+            "unreadable": report.errors.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
             "host": opts.host,
         });
         writeln!(out, "{summary}")?;
@@ -75,9 +76,11 @@ pub fn run(ctx: &Ctx, args: PushArgs, out: &mut dyn Write) -> anyhow::Result<Exi
             }
         )?;
     }
+    // A server that fails stops the push with an error (exit 1); a session whose files
+    // could not be read is named and the rest were sent.
     Ok(if report.errors.is_empty() {
         ExitCode::SUCCESS
     } else {
-        ExitCode::FAILURE
+        super::partial()
     })
 }

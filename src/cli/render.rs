@@ -6,7 +6,8 @@ use std::io::Write;
 use rolldex::Home;
 use rolldex::query::Session;
 use rolldex::transcript::{
-    Body, Entry, Header, Inherited, Output, Transcript, TranscriptOptions, TranscriptReader,
+    Body, CommandLine, Entry, Header, Inherited, Output, Transcript, TranscriptOptions,
+    TranscriptReader,
 };
 
 /// Longest tool output shown on a terminal, in lines and characters (unless
@@ -224,8 +225,15 @@ fn print_entry(
         }
         Body::Assistant { text, .. } => writeln!(out, "{time}assistant: {}", indent(text))?,
         Body::Reasoning { text } => writeln!(out, "{time}thinking: {}", indent(text))?,
-        Body::Command { command, output } => {
-            writeln!(out, "{time}$ {}", indent(command))?;
+        Body::Command {
+            command,
+            workdir,
+            stdin_of,
+            output,
+        } => {
+            let line = CommandLine::of(command, workdir.as_deref(), stdin_of.as_deref());
+            let note = line.note.map(|n| format!("    [{n}]")).unwrap_or_default();
+            writeln!(out, "{time}{} {}{note}", line.prompt, indent(line.text))?;
             if let Some(o) = output {
                 print_output(out, o, full)?;
             }

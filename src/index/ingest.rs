@@ -96,6 +96,10 @@ pub struct RefreshReport {
     pub malformed: Vec<LineError>,
     /// Files or folders that could not be read; indexing went on without them.
     pub errors: Vec<Error>,
+    /// Every rollout remembered as unreadable after the run: those first met in this run
+    /// (also in `errors`) and those met before and unchanged since, which were not read
+    /// again.
+    pub unreadable: Vec<Unreadable>,
     /// Lines of the names file (`session_index.jsonl`) read in this run.
     pub name_lines: u64,
     /// Wall time of the run.
@@ -105,8 +109,45 @@ pub struct RefreshReport {
 impl RefreshReport {
     /// Every problem met: unreadable files and folders plus malformed lines.
     pub fn error_count(&self) -> u64 {
-        self.errors.len() as u64 + self.malformed_lines
+        self.errors.len() as u64 + self.earlier_unreadable().count() as u64 + self.malformed_lines
     }
+
+    /// The files that could not be read in an earlier run and have not changed since: not
+    /// read again, and not in `errors`.
+    pub fn earlier_unreadable(&self) -> impl Iterator<Item = &Unreadable> {
+        self.unreadable.iter().filter(|u| !u.new)
+    }
+}
+
+/// A rollout that could not be read, remembered with its size and mtime so that it is not
+/// read (nor reported) again until it changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    /// The file.
+    pub path: PathBuf,
+    /// What went wrong, as first reported.
+    pub error: String,
+    /// First met in this run (and reported in its `errors`).
+    pub new: bool,
+}
+
+/// A `failures` row: a file that could not be read, as it was then.
+#[derive(Debug, Clone)]
+struct Failure {
+    size: i64,
+    mtime_ns: i64,
+    error: String,
+    seen_ms: i64,
+}
+
+/// The `failures` table, by path.
+type Failures = HashMap<String, Failure>;
+
+/// Whether a file found on disk is, size and mtime, the one that failed before.
+fn still_failing(failures: &Failures, path: &str, size: i64, mtime_ns: i64) -> bool {
+    failures
+        .get(path)
+        .is_some_and(|f| f.size == size && f.mtime_ns == mtime_ns)
 }
 
 /// A rollout file as found on disk.
@@ -196,6 +237,7 @@ pub fn refresh(
              INSERT INTO items_fts(items_fts) VALUES('delete-all');
              DELETE FROM items; DELETE FROM files; DELETE FROM sessions;
              DELETE FROM names; DELETE FROM name_files; DELETE FROM dirs;
+             DELETE FROM failures;
              COMMIT;
              VACUUM;",
         )
@@ -203,10 +245,11 @@ pub fn refresh(
     }
     let mut report = RefreshReport::default();
     sync_names(conn, db_path, home, opts.full, &mut report)?;
+    let failures = load_failures(conn, db_path)?;
     let known = if opts.full || opts.complete {
         None
     } else {
-        Some(load_known(conn, db_path)?)
+        Some(load_known(conn, db_path, &failures)?)
     };
     let super::scan::Scan {
         files,
@@ -227,15 +270,38 @@ pub fn refresh(
 
     if !opts.full
         && report.errors.is_empty()
-        && nothing_changed(conn, db_path, &files, known.as_ref())?
+        && nothing_changed(conn, db_path, &files, known.as_ref(), &failures)?
     {
-        // The common case, answered from one table: every file is where it was, as it was.
+        // The common case, answered from one table: every file is where it was, as it was
+        // (the unreadable ones too). Nothing is written.
         save_dirs(conn, db_path, &dirs, known.as_ref(), &report.errors)?;
+        report.unreadable = failures
+            .into_iter()
+            .map(|(path, f)| Unreadable {
+                path: PathBuf::from(path),
+                error: f.error,
+                new: false,
+            })
+            .collect();
+        report.unreadable.sort_by(|a, b| a.path.cmp(&b.path));
         return finish(conn, db_path, report, started);
     }
     let mut groups = load_groups(conn, db_path)?;
-    place_files(files, &mut groups, &mut report);
+    let mut failing = Failing {
+        known: &failures,
+        kept: HashSet::new(),
+        new: Vec::new(),
+    };
+    place_files(files, &mut groups, &mut report, &mut failing);
     for (_, g) in groups.iter_mut() {
+        // A file that could not be read before, unchanged since: not read again.
+        if let Some(p) = g.primary()
+            && still_failing(&failures, &p.key, p.size, p.mtime_ns)
+        {
+            failing.kept.insert(p.key.clone());
+            g.skip = true;
+            continue;
+        }
         // A file row under an unlisted folder, or a file that could not be examined, means
         // we do not know the session's full picture: leave it as it is.
         if g.rows.iter().any(|r| {
@@ -296,6 +362,7 @@ pub fn refresh(
                 db_path,
                 feed: &mut *feed,
                 report: &mut report,
+                failed: &mut failing.new,
                 first_rowid: None,
                 text_pending: 0,
             };
@@ -328,9 +395,107 @@ pub fn refresh(
         conn.execute_batch("PRAGMA optimize")
             .map_err(db("optimizing"))?;
     }
+    save_failures(conn, db_path, &failing, &mut report)?;
     // Last, once every batch is committed: a crash before this lists the folders again.
     save_dirs(conn, db_path, &dirs, known.as_ref(), &report.errors)?;
     finish(conn, db_path, report, started)
+}
+
+/// What a slow refresh learns of unreadable files.
+struct Failing<'a> {
+    /// The `failures` table as it was.
+    known: &'a Failures,
+    /// Paths of known failures found again unchanged (not read).
+    kept: HashSet<String>,
+    /// Files that failed in this run: path, size, mtime, error.
+    new: Vec<(String, i64, i64, String)>,
+}
+
+/// Reads the `failures` table.
+fn load_failures(conn: &Connection, db_path: &Path) -> Result<Failures> {
+    let db = |e| Error::db(db_path, "reading the index", e);
+    let mut stmt = conn
+        .prepare_cached("SELECT path, size, mtime_ns, error, seen_ms FROM failures")
+        .map_err(db)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                Failure {
+                    size: r.get(1)?,
+                    mtime_ns: r.get(2)?,
+                    error: r.get(3)?,
+                    seen_ms: r.get(4)?,
+                },
+            ))
+        })
+        .map_err(db)?;
+    rows.collect::<rusqlite::Result<Failures>>().map_err(db)
+}
+
+/// Brings the `failures` table to what this run found: the known failures found again
+/// unchanged, plus the new ones. A failure whose file changed and was read, or is gone, is
+/// dropped, so the file is read (and reported) anew. Writes only when something differs.
+fn save_failures(
+    conn: &mut Connection,
+    db_path: &Path,
+    failing: &Failing<'_>,
+    report: &mut RefreshReport,
+) -> Result<()> {
+    let now = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+    let mut after: BTreeMap<&str, Failure> = failing
+        .known
+        .iter()
+        .filter(|(p, _)| failing.kept.contains(p.as_str()))
+        .map(|(p, f)| (p.as_str(), f.clone()))
+        .collect();
+    let mut fresh: HashSet<&str> = HashSet::new();
+    for (path, size, mtime_ns, error_text) in &failing.new {
+        fresh.insert(path.as_str());
+        // The path is the row's key: the error says only what went wrong.
+        let error = error_text
+            .strip_prefix(path.as_str())
+            .and_then(|e| e.strip_prefix(": "));
+        after.insert(
+            path,
+            Failure {
+                size: *size,
+                mtime_ns: *mtime_ns,
+                error: error.unwrap_or(error_text).to_string(),
+                seen_ms: now as i64,
+            },
+        );
+    }
+    report.unreadable = after
+        .iter()
+        .map(|(p, f)| Unreadable {
+            path: PathBuf::from(p),
+            error: f.error.clone(),
+            new: fresh.contains(p),
+        })
+        .collect();
+    if failing.new.is_empty() && after.len() == failing.known.len() {
+        return Ok(());
+    }
+    let db = |e| Error::db(db_path, "recording unreadable files", e);
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db)?;
+    tx.execute("DELETE FROM failures", []).map_err(db)?;
+    {
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT INTO failures(path, size, mtime_ns, error, seen_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .map_err(db)?;
+        for (p, f) in &after {
+            insert
+                .execute(params![p, f.size, f.mtime_ns, f.error, f.seen_ms])
+                .map_err(db)?;
+        }
+    }
+    tx.commit().map_err(db)
 }
 
 fn finish(
@@ -353,45 +518,52 @@ fn nothing_changed(
     db_path: &Path,
     files: &[Found],
     known: Option<&super::scan::Known>,
+    failures: &Failures,
 ) -> Result<bool> {
-    if let Some(known) = known {
-        // The fast walk read the table already.
-        let rows: HashMap<&str, (i64, i64)> = known
+    let owned: HashMap<String, (i64, i64)>;
+    let rows: HashMap<&str, (i64, i64)> = match known {
+        // The fast walk read the table already (and added the known failures to it).
+        Some(known) => known
             .files
             .values()
             .flatten()
+            .filter(|(p, ..)| !known.failure_only.contains(p))
             .map(|(p, size, mtime, _)| (p.as_str(), (*size, *mtime)))
-            .collect();
-        return Ok(rows.len() == files.len()
-            && files.iter().all(|(path, meta)| {
-                let (Some(p), Ok(found)) = (path.to_str(), meta) else {
-                    return false;
-                };
-                rows.get(p) == Some(found)
-            }));
-    }
-    let db = |e| Error::db(db_path, "reading the index", e);
-    let mut rows: HashMap<String, (i64, i64)> = HashMap::with_capacity(files.len());
-    let mut stmt = conn
-        .prepare_cached("SELECT path, size, mtime_ns FROM files")
-        .map_err(db)?;
-    let mut q = stmt.query([]).map_err(db)?;
-    while let Some(r) = q.next().map_err(db)? {
-        rows.insert(
-            r.get(0).map_err(db)?,
-            (r.get(1).map_err(db)?, r.get(2).map_err(db)?),
-        );
-    }
-    if rows.len() != files.len() {
-        return Ok(false);
-    }
-    Ok(files.iter().all(|(path, meta)| {
-        let (Some(p), Ok((len, mtime_ns))) = (path.to_str(), meta) else {
-            return false;
+            .collect(),
+        None => {
+            let db = |e| Error::db(db_path, "reading the index", e);
+            let mut m = HashMap::with_capacity(files.len());
+            let mut stmt = conn
+                .prepare_cached("SELECT path, size, mtime_ns FROM files")
+                .map_err(db)?;
+            let mut q = stmt.query([]).map_err(db)?;
+            while let Some(r) = q.next().map_err(db)? {
+                m.insert(
+                    r.get::<_, String>(0).map_err(db)?,
+                    (r.get(1).map_err(db)?, r.get(2).map_err(db)?),
+                );
+            }
+            owned = m;
+            owned.iter().map(|(p, v)| (p.as_str(), *v)).collect()
+        }
+    };
+    // Every file found is as its row says, or is a known failure as it was then; and every
+    // row's file is still there.
+    let mut rows_found = 0;
+    for (path, meta) in files {
+        let (Some(p), Ok(found)) = (path.to_str(), meta) else {
+            return Ok(false);
         };
-        rows.get(p)
-            .is_some_and(|(size, mtime)| size == len && mtime == mtime_ns)
-    }))
+        let row = rows.get(p);
+        if row == Some(found) {
+            rows_found += 1;
+        } else if still_failing(failures, p, found.0, found.1) {
+            rows_found += usize::from(row.is_some());
+        } else {
+            return Ok(false);
+        }
+    }
+    Ok(rows_found == rows.len())
 }
 
 /// Mirrors the home's names file into the `names` table: unchanged (same size and mtime),
@@ -509,8 +681,14 @@ fn sync_names(
     tx.commit().map_err(db)
 }
 
-/// What the index knew of the folders and files at the last walk, for the fast walk.
-fn load_known(conn: &Connection, db_path: &Path) -> Result<super::scan::Known> {
+/// What the index knew of the folders and files at the last walk, for the fast walk. Known
+/// failures are among the files, to be examined (a `.zst` too): a broken file replaced in
+/// place must be seen by the next query.
+fn load_known(
+    conn: &Connection,
+    db_path: &Path,
+    failures: &Failures,
+) -> Result<super::scan::Known> {
     let db = |e| Error::db(db_path, "reading the index", e);
     let mut known = super::scan::Known::default();
     let mut stmt = conn
@@ -523,6 +701,7 @@ fn load_known(conn: &Connection, db_path: &Path) -> Result<super::scan::Known> {
         let (path, mtime) = row.map_err(db)?;
         known.dirs.insert(path, mtime);
     }
+    let mut indexed_failures = HashSet::new();
     let mut stmt = conn
         .prepare_cached("SELECT path, size, mtime_ns, compressed FROM files")
         .map_err(db)?;
@@ -543,13 +722,32 @@ fn load_known(conn: &Connection, db_path: &Path) -> Result<super::scan::Known> {
             .and_then(|p| p.to_str())
             .unwrap_or_default()
             .to_string();
-        // A `.zst` that failed mid-read was recorded with an impossible size: examine it
-        // again, as a plain file would be.
+        let examine = failures.contains_key(&path);
+        if examine {
+            indexed_failures.insert(path.clone());
+        }
         known
             .files
             .entry(dir)
             .or_default()
-            .push((path, size, mtime, compressed && size >= 0));
+            .push((path, size, mtime, compressed && !examine));
+    }
+    for (path, f) in failures {
+        // A path that is not UTF-8 is kept lossily; it cannot be examined by that name.
+        if indexed_failures.contains(path) || path.contains(char::REPLACEMENT_CHARACTER) {
+            continue;
+        }
+        known.failure_only.insert(path.clone());
+        let dir = Path::new(path)
+            .parent()
+            .and_then(|p| p.to_str())
+            .unwrap_or_default()
+            .to_string();
+        known
+            .files
+            .entry(dir)
+            .or_default()
+            .push((path.clone(), f.size, f.mtime_ns, false));
     }
     Ok(known)
 }
@@ -723,6 +921,7 @@ fn place_files(
     files: Vec<Found>,
     groups: &mut BTreeMap<String, Group>,
     report: &mut RefreshReport,
+    failing: &mut Failing<'_>,
 ) {
     // Which session each known path belongs to: needed for files without a uuid in their
     // name, or one that vanished since the walk; built on first need.
@@ -767,9 +966,22 @@ fn place_files(
             Some(u) => u.to_string(),
             None => match known.get_or_insert_with(|| known_of(groups)).get(&file.key) {
                 Some(id) => id.clone(),
+                None if still_failing(failing.known, &file.key, file.size, file.mtime_ns) => {
+                    failing.kept.insert(file.key);
+                    continue;
+                }
                 None => {
                     // No uuid in the name: the file's own meta says which session it is.
                     report.files_opened += 1;
+                    let mut fail = |e: Error| {
+                        failing.new.push((
+                            file.key.clone(),
+                            file.size,
+                            file.mtime_ns,
+                            e.to_string(),
+                        ));
+                        report.errors.push(e);
+                    };
                     match read_head_meta(&file.path) {
                         Ok(Some(m)) if m.id.as_deref().is_some_and(|s| !s.trim().is_empty()) => m
                             .uuid()
@@ -777,14 +989,14 @@ fn place_files(
                             .or(m.id.map(|s| s.trim().to_string()))
                             .unwrap_or_default(),
                         Ok(_) => {
-                            report.errors.push(Error::BadArgument(format!(
+                            fail(Error::BadArgument(format!(
                                 "{}: no session id in the file name or its session meta; not indexed",
                                 file.path.display()
                             )));
                             continue;
                         }
                         Err(e) => {
-                            report.errors.push(e);
+                            fail(e);
                             continue;
                         }
                     }
@@ -853,6 +1065,8 @@ struct Batch<'a, 't> {
     /// The rollouts, read and parsed in the order of the work (see [`feed`]).
     feed: &'a mut dyn Iterator<Item = Fed>,
     report: &'a mut RefreshReport,
+    /// Files that could not be read: path, size, mtime, error (see [`save_failures`]).
+    failed: &'a mut Vec<(String, i64, i64, String)>,
     /// The rowid of the batch's first item: every later one is above it, and nothing above
     /// it is older (it was the largest plus one). Their full-text rows are written together
     /// at the end (see [`index_batch_text`]).
@@ -906,6 +1120,12 @@ impl Batch<'_, '_> {
             Opened::Nothing => None,
             Opened::Failed { opens, error } => {
                 self.report.files_opened += opens;
+                self.failed.push((
+                    primary.key.clone(),
+                    primary.size,
+                    primary.mtime_ns,
+                    error.to_string(),
+                ));
                 self.report.errors.push(error);
                 return Ok(0);
             }
@@ -930,7 +1150,7 @@ impl Batch<'_, '_> {
             .as_ref()
             .map(|r| (r.indexed_offset, r.indexed_lines))
             .unwrap_or((0, 0));
-        let (mut raw_bytes, mut read_bytes, mut failed) = (None, 0u64, false);
+        let (mut raw_bytes, mut read_bytes) = (None, 0u64);
         if let Some(start) = start {
             // Items need their session's key: a new session gets its row first.
             let key = match session_key {
@@ -942,7 +1162,11 @@ impl Batch<'_, '_> {
             offsets = (end.offset as i64, end.lines as i64);
             raw_bytes = Some((end.offset + end.pending) as i64);
             read_bytes = end.offset - start;
-            failed = end.failed;
+            if let Some(error) = end.failed {
+                // What was read is kept; the file is not read again until it changes.
+                self.failed
+                    .push((primary.key.clone(), primary.size, primary.mtime_ns, error));
+            }
         }
         let raw_bytes = raw_bytes.unwrap_or(if primary.compressed {
             // Not re-read: what was indexed before.
@@ -976,13 +1200,7 @@ impl Batch<'_, '_> {
             } else {
                 (0, 0)
             };
-            // A file that failed mid-read is recorded with an impossible size, so the next
-            // run tries it again (and reports it again) instead of trusting it.
-            let size = if failed && f.key == primary.key {
-                -1
-            } else {
-                f.size
-            };
+            let size = f.size;
             let changed = group.row(&f.key).is_none_or(|r| {
                 r.size != size
                     || r.mtime_ns != f.mtime_ns
@@ -1125,8 +1343,8 @@ struct ReadEnd {
     lines: u64,
     /// Bytes of a torn last line, not indexed yet.
     pending: u64,
-    /// Reading stopped on an error before the end.
-    failed: bool,
+    /// Reading stopped on an error before the end: the error.
+    failed: Option<String>,
 }
 
 impl Batch<'_, '_> {
@@ -1150,7 +1368,7 @@ impl Batch<'_, '_> {
             )
             .map_err(db)?;
         let mut pending = 0;
-        let mut failed = false;
+        let mut failed = None;
         // Where the last line ended: blank lines between two lines count as other.
         let mut last_end = start;
         let other = crate::usage::Kind::Other.index();
@@ -1164,9 +1382,9 @@ impl Batch<'_, '_> {
                 }) => {
                     if let Some(e) = error {
                         // The rest of the file cannot be read (corrupt .zst, I/O error):
-                        // keep what was read, report it, and try again next run.
+                        // keep what was read, report it, and try again once it changes.
+                        failed = Some(e.to_string());
                         self.report.errors.push(e);
-                        failed = true;
                     }
                     break (offset, lines);
                 }

@@ -21,6 +21,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0003_names_subagents_ordinals_usage",
         include_str!("../../migrations/0003_names_subagents_ordinals_usage.sql"),
     ),
+    (
+        "0004_unreadable_files_and_request_titles",
+        include_str!("../../migrations/0004_unreadable_files_and_request_titles.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

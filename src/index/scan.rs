@@ -30,8 +30,12 @@ const MAX_DEPTH: usize = 6;
 pub struct Known {
     /// Folder path to its mtime then.
     pub dirs: HashMap<String, i64>,
-    /// Folder path to its files then: path, size, mtime, compressed.
+    /// Folder path to its files then: path, size, mtime, and whether it is a `.zst` that
+    /// need not be examined.
     pub files: HashMap<String, Vec<(String, i64, i64, bool)>>,
+    /// Files among `files` that have no index row: known failures, examined to see whether
+    /// they changed.
+    pub failure_only: std::collections::HashSet<String>,
 }
 
 impl Known {

@@ -73,7 +73,7 @@ impl SessionFacts {
             RolloutItem::EventMsg(ev) => {
                 match ev {
                     EventMsg::UserMessage { message, .. } if self.title.is_none() => {
-                        let t = one_line(message, TITLE_CHARS);
+                        let t = one_line(crate::model::request_text(message), TITLE_CHARS);
                         if !t.is_empty() {
                             self.title = Some(t);
                         }
@@ -140,7 +140,7 @@ impl SessionFacts {
                     && self.fallback_title.is_none()
                     && !crate::model::is_injected(&text)
                 {
-                    let t = one_line(&text, TITLE_CHARS);
+                    let t = one_line(crate::model::request_text(&text), TITLE_CHARS);
                     if !t.is_empty() {
                         self.fallback_title = Some(t);
                     }
@@ -255,6 +255,38 @@ mod tests {
     fn add(facts: &mut SessionFacts, line: &str) -> Option<ItemSummary> {
         let parsed = parse_line(line.as_bytes()).expect("valid line");
         facts.add(&parsed)
+    }
+
+    #[test]
+    fn an_ide_or_desktop_wrapped_request_titles_the_session_by_the_request() {
+        let ide = "# Context from my IDE setup:\n\n## Active file: src/lib.rs\n\n## Open tabs:\n- lib.rs: src/lib.rs\n\n## My request for Codex:\nconduct code review on the parser\n";
+        let desktop = "# Files mentioned by the user:\n\n## Sample Project Demo Prep.vtt: /Users/ann/Prep.vtt\n\n## My request for Codex:\nsummarize the demo notes";
+        for (text, want) in [
+            (ide, "conduct code review on the parser"),
+            (desktop, "summarize the demo notes"),
+            // A wrapper with nothing after the marker keeps its text.
+            (
+                "# Files mentioned by the user:\n## My request for Codex:\n",
+                "# Files mentioned by the user: ## My request for Codex:",
+            ),
+        ] {
+            let line =
+                serde_json::json!({"timestamp":"2026-01-01T00:00:00.000Z","type":"event_msg",
+                "payload":{"type":"user_message","message":text}})
+                .to_string();
+            let mut f = SessionFacts::default();
+            add(&mut f, &line);
+            assert_eq!(f.best_title(), Some(want));
+            let item = serde_json::json!({"timestamp":"2026-01-01T00:00:00.000Z","type":"response_item",
+                "payload":{"type":"message","role":"user","content":[{"type":"input_text","text":text}]}}).to_string();
+            let mut f = SessionFacts::default();
+            let summary = add(&mut f, &item).expect("a message item");
+            assert_eq!(f.best_title(), Some(want), "files without events too");
+            assert!(
+                summary.text.starts_with('#'),
+                "the index keeps the whole message"
+            );
+        }
     }
 
     #[test]

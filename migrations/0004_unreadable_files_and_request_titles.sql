@@ -1,0 +1,22 @@
+-- rolldex index, schema 4: files that could not be read are remembered; titles of IDE and
+-- Desktop sessions are the request, not the wrapper; shell_command calls index as commands.
+--
+-- Titles and command summaries are derived while reading a rollout, so the mirror is
+-- cleared and the next refresh reads every rollout again, as `rolldex index --full` would.
+-- Names (session_index.jsonl) stay: they did not change meaning.
+INSERT INTO items_fts(items_fts) VALUES('delete-all');
+DELETE FROM items;
+DELETE FROM files;
+DELETE FROM sessions;
+DELETE FROM dirs;
+
+-- A rollout that could not be read (a corrupt .zst, an unreadable file, a file with no
+-- session id), with its size and mtime then. It is not read again, nor reported again by
+-- every query, until its size or mtime changes; `index`, `verify` and `du` name it.
+CREATE TABLE failures (
+    path     TEXT PRIMARY KEY,
+    size     INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    error    TEXT NOT NULL,    -- what went wrong, as first reported
+    seen_ms  INTEGER NOT NULL  -- when it was first seen failing (Unix ms)
+) STRICT;
