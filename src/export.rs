@@ -618,6 +618,50 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
+/// A message as agents write it, Markdown (CommonMark with tables, strikethrough and task
+/// lists), as HTML that can hold nothing active: raw HTML in the Markdown is shown as text,
+/// a link is a link only to `http(s):` or `mailto:` (any other is its text), an image is
+/// a placeholder (the page loads nothing), and every text is escaped by the renderer.
+pub fn markdown_html(text: &str) -> String {
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+    let options = Options::ENABLE_TABLES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_GFM;
+    // Whether each open link was kept, to drop the end of those that were not.
+    let mut links: Vec<bool> = Vec::new();
+    let events = Parser::new_ext(text, options).map(|event| match event {
+        Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+        Event::Start(Tag::Link { ref dest_url, .. }) => {
+            let kept = safe_link(dest_url);
+            links.push(kept);
+            if kept { event } else { Event::Text("".into()) }
+        }
+        Event::End(TagEnd::Link) => {
+            if links.pop().unwrap_or(false) {
+                event
+            } else {
+                Event::Text("".into())
+            }
+        }
+        Event::Start(Tag::Image { .. }) => Event::Text("[image: ".into()),
+        Event::End(TagEnd::Image) => Event::Text("]".into()),
+        other => other,
+    });
+    let mut out = String::with_capacity(text.len() + text.len() / 4);
+    pulldown_cmark::html::push_html(&mut out, events);
+    out
+}
+
+/// Whether a link target may stay a link: only web and mail addresses, spelled plainly (a
+/// browser ignores leading spaces and control characters in a scheme; we refuse them).
+fn safe_link(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    ["http://", "https://", "mailto:"]
+        .iter()
+        .any(|s| lower.starts_with(s))
+}
+
 const CSS: &str = "
 :root{color-scheme:light dark;--bg:#fff;--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--code:#f6f8fa;--user:#ddf4ff;--agent:#fff8c5}
 @media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#9198a1;--line:#3d444d;--code:#151b23;--user:#0c2d6b;--agent:#3a2f00}}
@@ -628,6 +672,9 @@ article{margin:1rem 0;padding:.5rem .8rem;border-left:3px solid var(--line)}
 article.user{background:var(--user);border-color:#0969da}article.assistant{border-color:#1a7f37}
 article.agent{background:var(--agent)}.who{font-weight:600}.when{color:var(--muted);font-size:.85em;margin-left:.5rem}
 .note{color:var(--muted);font-style:italic}.text{white-space:pre-wrap;overflow-wrap:anywhere}
+.md{overflow-wrap:anywhere}.md>:first-child{margin-top:.3rem}.md>:last-child{margin-bottom:0}
+.md code{background:var(--code);padding:.1em .3em;border-radius:4px;font:13px ui-monospace,SFMono-Regular,Menlo,monospace}.md pre code{background:none;padding:0}
+.md table{border-collapse:collapse;margin:.5rem 0}.md th,.md td{border:1px solid var(--line);padding:.2rem .5rem}.md blockquote{margin:.5rem 0;padding-left:.8rem;border-left:3px solid var(--line);color:var(--muted)}
 pre{background:var(--code);padding:.6rem;overflow-x:auto;white-space:pre-wrap;overflow-wrap:anywhere;border-radius:6px;font:13px/1.45 ui-monospace,SFMono-Regular,Menlo,monospace}
 details summary{cursor:pointer;color:var(--muted)}
 @media print{body{max-width:none;margin:0;font-size:11pt}details>*{display:block}article{break-inside:avoid}pre{white-space:pre-wrap}}
@@ -710,8 +757,8 @@ fn html_entry(out: &mut dyn Write, entry: &Entry) -> std::io::Result<()> {
         Body::User { text, images } => {
             write!(
                 out,
-                "<article id=\"l{seq}\" class=\"user\"><span class=\"who\">User</span>{when}<div class=\"text\">{}</div>",
-                e(text)
+                "<article id=\"l{seq}\" class=\"user\"><span class=\"who\">User</span>{when}<div class=\"md\">{}</div>",
+                markdown_html(text)
             )?;
             for i in images {
                 write!(
@@ -725,13 +772,13 @@ fn html_entry(out: &mut dyn Write, entry: &Entry) -> std::io::Result<()> {
         }
         Body::Assistant { text, .. } => writeln!(
             out,
-            "<article id=\"l{seq}\" class=\"assistant\"><span class=\"who\">Assistant</span>{when}<div class=\"text\">{}</div></article>",
-            e(text)
+            "<article id=\"l{seq}\" class=\"assistant\"><span class=\"who\">Assistant</span>{when}<div class=\"md\">{}</div></article>",
+            markdown_html(text)
         ),
         Body::Reasoning { text } => writeln!(
             out,
-            "<article id=\"l{seq}\" class=\"reasoning\"><span class=\"who\">Thinking</span>{when}<div class=\"text note\">{}</div></article>",
-            e(text)
+            "<article id=\"l{seq}\" class=\"reasoning\"><span class=\"who\">Thinking</span>{when}<div class=\"md note\">{}</div></article>",
+            markdown_html(text)
         ),
         Body::Command {
             command,
@@ -804,10 +851,10 @@ fn html_entry(out: &mut dyn Write, entry: &Entry) -> std::io::Result<()> {
             text,
         } => writeln!(
             out,
-            "<article id=\"l{seq}\" class=\"agent\"><span class=\"who\">{} → {}</span>{when}<div class=\"text\">{}</div></article>",
+            "<article id=\"l{seq}\" class=\"agent\"><span class=\"who\">{} → {}</span>{when}<div class=\"md\">{}</div></article>",
             e(author),
             e(recipient),
-            e(text)
+            markdown_html(text)
         ),
         Body::Spawn(s) => writeln!(
             out,
@@ -858,6 +905,56 @@ mod tests {
         assert_eq!(
             escape_html(r#"<script>alert("x" & 'y')</script>"#),
             "&lt;script&gt;alert(&quot;x&quot; &amp; &#39;y&#39;)&lt;/script&gt;"
+        );
+    }
+}
+#[cfg(test)]
+mod markdown_tests {
+    use super::markdown_html;
+
+    #[test]
+    fn markdown_renders_but_nothing_in_it_can_run_or_load() {
+        let html = markdown_html(
+            "**bold** and `<b>code</b>`\n\n<img src=x onerror=alert(1)>\n\n\
+             [evil](javascript:alert(1)) [Evil](JaVaScRiPt:alert(2)) [ok](https://example.com/a?b=1&c=2) \
+             [mail](mailto:a@b.c) [rel](../x)\n\n![pic](https://example.com/p.png)\n\n\
+             | a | b |\n|---|---|\n| 1 | <script>x</script> |\n\n```rust\nfn main() {}\n```\n",
+        );
+        assert!(html.contains("<strong>bold</strong>"), "{html}");
+        assert!(
+            html.contains("<code>&lt;b&gt;code&lt;/b&gt;</code>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+            "{html}"
+        );
+        assert!(!html.contains("<img"), "{html}");
+        assert!(
+            !html.to_ascii_lowercase().contains("javascript:alert"),
+            "{html}"
+        );
+        assert!(
+            html.contains("evil") && html.contains("Evil"),
+            "link text kept: {html}"
+        );
+        assert!(
+            html.contains(r#"<a href="https://example.com/a?b=1&amp;c=2">ok</a>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<a href="mailto:a@b.c">mail</a>"#),
+            "{html}"
+        );
+        assert!(!html.contains(r#"href="../x""#), "{html}");
+        assert!(html.contains("[image: pic]"), "{html}");
+        assert!(
+            html.contains("<table>") && html.contains("<td>&lt;script&gt;x&lt;/script&gt;</td>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<pre><code class=\"language-rust\">fn main() {}\n</code></pre>"),
+            "{html}"
         );
     }
 }

@@ -911,6 +911,52 @@ mod tests {
     }
 
     #[test]
+    fn every_shell_like_call_reads_as_a_command_with_its_folder_when_it_is_another() {
+        let f = |name: &str, args: serde_json::Value| {
+            serde_json::json!({"type":"function_call","name":name,"call_id":name,
+                "arguments": args.to_string()})
+            .to_string()
+        };
+        let lines = [
+            r#"{"type":"session_meta","payload":{"id":"0199a213-81c0-7800-8aa1-bbab2a035a53","cwd":"/w"}}"#.to_string(),
+            f("shell_command", serde_json::json!({"command":"ls -la","workdir":"/w","timeout_ms":1000})),
+            f("exec_command", serde_json::json!({"cmd":"cargo test","workdir":"/w/crates/core"})),
+            f("write_stdin", serde_json::json!({"session_id":7,"chars":"y\n"})),
+            f("write_stdin", serde_json::json!({"session_id":7,"chars":""})),
+            r#"{"type":"local_shell_call","call_id":"x","status":"completed","action":{"type":"exec","command":["pwd"],"working_directory":"sub"}}"#.to_string(),
+        ];
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let got = entries(&refs, TranscriptOptions::default());
+        let lines: Vec<CommandLine<'_>> = got
+            .iter()
+            .filter_map(|e| match &e.body {
+                Body::Command {
+                    command,
+                    workdir,
+                    stdin_of,
+                    ..
+                } => Some(CommandLine::of(
+                    command,
+                    workdir.as_deref(),
+                    stdin_of.as_deref(),
+                )),
+                _ => None,
+            })
+            .collect();
+        let want = [
+            ("$", "ls -la", None),
+            ("$", "cargo test", Some("in /w/crates/core")),
+            (">", "y", Some("input to command 7")),
+            (">", "", Some("reads the output of command 7")),
+            ("$", "pwd", Some("in sub")),
+        ];
+        assert_eq!(lines.len(), want.len(), "{got:?}");
+        for (l, (prompt, text, note)) in lines.iter().zip(want) {
+            assert_eq!((l.prompt, l.text, l.note.as_deref()), (prompt, text, note));
+        }
+    }
+
+    #[test]
     fn parallel_calls_get_their_own_outputs_and_a_stray_output_stands_alone() {
         let lines = [
             r#"{"type":"message","role":"user","content":[{"type":"input_text","text":"go"}]}"#
@@ -926,6 +972,8 @@ mod tests {
         let bodies: Vec<&Body> = got.iter().map(|e| &e.body).collect();
         let cmd = |c: &str, o: &str| Body::Command {
             command: c.into(),
+            workdir: None,
+            stdin_of: None,
             output: Some(Output {
                 text: o.into(),
                 omitted_lines: 0,

@@ -358,3 +358,73 @@ fn a_real_browser_renders_the_html_export_and_runs_none_of_its_script() {
     let dom = rendered_dom(&browser, &control);
     assert!(dom.contains("data-pwned=\"yes\""), "control: {dom}");
 }
+
+/// A session whose answers are Markdown, some of it hostile.
+fn markdown_session(home: &Path) -> String {
+    let answer = "Here is **the fix**, with `<b>code</b>` spelled out:\n\n\
+        ```rust\nfn main() { println!(\"<i>hi</i>\"); }\n```\n\n\
+        | step | result |\n|------|--------|\n| build | ok |\n\n\
+        <img src=x onerror=\"document.body.setAttribute('data-pwned','img')\">\n\n\
+        [click me](javascript:document.body.setAttribute('data-pwned','link')) and \
+        [the docs](https://example.com/docs).";
+    let lines = [
+        json!({"type":"message","role":"user","content":[{"type":"input_text","text":"Render *this* please"}]}),
+        json!({"type":"reasoning","summary":[{"type":"summary_text","text":"Think about `tables` and **bold**"}]}),
+        json!({"type":"message","role":"assistant","content":[{"type":"output_text","text":answer}]}),
+    ];
+    let stdin: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    ok(home, &["record", "--cwd", "/"], stdin.as_bytes())
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn html_renders_markdown_and_keeps_its_html_links_and_images_inert() {
+    let home = tempfile::tempdir().expect("tmp");
+    let id = markdown_session(home.path());
+    let html = export(home.path(), &[&id, "--format", "html"]);
+    for want in [
+        "<strong>the fix</strong>",
+        "<code>&lt;b&gt;code&lt;/b&gt;</code>",
+        "<pre><code class=\"language-rust\">fn main() { println!(&quot;&lt;i&gt;hi&lt;/i&gt;&quot;); }",
+        "<th>step</th>",
+        "<td>ok</td>",
+        "&lt;img src=x onerror=",
+        "<a href=\"https://example.com/docs\">the docs</a>",
+        "<em>this</em>",
+        "<code>tables</code>",
+    ] {
+        assert!(html.contains(want), "missing {want:?} in:\n{html}");
+    }
+    for never in ["<img", "javascript:", "<script", "<i>hi"] {
+        assert!(!html.contains(never), "{never} in:\n{html}");
+    }
+    assert!(html.contains("click me"), "a refused link keeps its text");
+    // The Markdown export keeps the text as the agent wrote it.
+    let md = export(home.path(), &[&id]);
+    assert!(md.contains("Here is **the fix**"), "{md}");
+    assert!(md.contains("| build | ok |"), "{md}");
+}
+
+#[test]
+fn a_real_browser_renders_markdown_in_the_html_export_and_runs_none_of_it() {
+    let Some(browser) = chromium() else { return };
+    let home = tempfile::tempdir().expect("tmp");
+    let id = markdown_session(home.path());
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("session.html");
+    export(
+        home.path(),
+        &[&id, "--format", "html", "-o", file.to_str().expect("p")],
+    );
+    let dom = rendered_dom(&browser, &file);
+    assert!(dom.contains("<strong>the fix</strong>"), "{dom}");
+    assert!(
+        dom.contains("<table>") && dom.contains("<td>ok</td>"),
+        "{dom}"
+    );
+    assert!(dom.contains("<pre><code class=\"language-rust\">"), "{dom}");
+    assert!(!dom.contains("<img"), "an image element was made:\n{dom}");
+    assert!(!dom.contains("data-pwned"), "planted code ran:\n{dom}");
+    assert!(!dom.contains("href=\"javascript"), "{dom}");
+}

@@ -157,11 +157,10 @@ fn typing_a_word_said_inside_one_session_and_enter_prints_its_id() {
     let titled = screen.lines().filter(|l| l.contains("Please fix")).count();
     assert!(titled >= 20, "{screen}");
     t.keys(&["quillpenum"]);
-    let screen = t.wait("one match", |s| s.contains("quillpenum  1/300"));
-    assert!(
-        screen.contains("quillpenumbra"),
-        "the hit's snippet: {screen}"
-    );
+    // The count and the hit's snippet (a frame may be caught half drawn: wait for both).
+    t.wait("one match and its snippet", |s| {
+        s.contains("quillpenum  1/300") && s.contains("quillpenumbra")
+    });
     t.keys(&["Enter"]);
     t.wait("the shell again", |s| s.contains("EXIT=0"));
     assert_eq!(fs::read_to_string(&out).expect("out").trim(), id);
@@ -240,4 +239,111 @@ fn pick_finds_a_session_in_a_team_archive_from_an_empty_home() {
     assert_eq!(fs::read_to_string(&out).expect("out").trim(), id);
     // The empty home got no index: everything came from the archive.
     assert!(!empty.path().join("rolldex.sqlite").exists());
+}
+
+/// The number of rows shown for `typed`, from the status line (`typed  N/M`).
+fn shown_for(screen: &str, typed: &str) -> Option<usize> {
+    let at = screen.find(&format!("{typed}  "))? + typed.len() + 2;
+    let digits: String = screen[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    screen[at + digits.len()..]
+        .starts_with('/')
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
+/// Runs the picker on `home`, types `typed`, waits until `ready` holds for the screen,
+/// presses Enter and returns the id it printed, with the screen before Enter.
+fn pick_after_typing(home: &Path, typed: &str, ready: impl Fn(&str) -> bool) -> (String, String) {
+    let out = home.join("chosen.txt");
+    let t = Tmux::new();
+    t.shell();
+    t.keys(&[&pick_command(home, &out), "Enter"]);
+    t.wait("the list", |s| s.contains("/30"));
+    t.keys(&[typed]);
+    let screen = t.wait("the answer", |s| shown_for(s, typed).is_some() && ready(s));
+    t.keys(&["Enter"]);
+    t.wait("the shell again", |s| s.contains("EXIT=0"));
+    let id = fs::read_to_string(&out).expect("out").trim().to_string();
+    (id, screen)
+}
+
+#[test]
+fn a_word_said_in_a_session_ranks_above_letters_scattered_over_another_ones_title() {
+    if !tmux_available() {
+        return;
+    }
+    let (home, said) = home_with_word("zorbulator");
+    // Two newer sessions whose title and folder hold z-o-r-b-u-l-a-t-o-r in order: at the
+    // starts of words (a fair fuzzy match), and scattered (the case the issue measured).
+    let record = |title: &str, cwd: &str| {
+        let line = serde_json::json!({"type":"message","role":"user","content":[
+            {"type":"input_text","text":title}]});
+        ok(
+            home.path(),
+            &["record", "--cwd", cwd],
+            format!("{line}\n").as_bytes(),
+        )
+        .trim()
+        .to_string()
+    };
+    let fair = record("zoo or bull at odd rates", "/home/dev/zoo");
+    let scattered = record(
+        "please file tokenizer passes tokenizer build patched item205",
+        "/home/dev/widgets/crates/core",
+    );
+    ok(home.path(), &["index"], b"");
+
+    let (id, screen) = pick_after_typing(home.path(), "zorbulator", |s| {
+        shown_for(s, "zorbulator") == Some(2) && s.contains("zoo or bull")
+    });
+    assert_eq!(
+        id, said,
+        "the session that said the word comes first:\n{screen}"
+    );
+    let said_row = screen
+        .find("the flake came fro")
+        .expect("the hit's snippet");
+    let fair_row = screen.find("zoo or bull").expect("the fair match");
+    assert!(
+        said_row < fair_row,
+        "the fuzzy match comes after:\n{screen}"
+    );
+    assert!(
+        !screen.contains("please file tokenizer"),
+        "scattered letters are no match:\n{screen}"
+    );
+
+    // A name typed exactly wins over every content hit.
+    ok(home.path(), &["name", &scattered, "zorbulator"], b"");
+    let (id, screen) = pick_after_typing(home.path(), "zorbulator", |s| {
+        shown_for(s, "zorbulator") == Some(3)
+    });
+    assert_eq!(id, scattered, "the named session comes first:\n{screen}");
+    assert_ne!(id, fair);
+
+    // A repository's name typed finds its sessions first, all of them.
+    let listed: Vec<serde_json::Value> =
+        ok(home.path(), &["list", "--json", "--limit", "1000"], b"")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json"))
+            .collect();
+    let deploy: Vec<&str> = listed
+        .iter()
+        .filter(|s| {
+            s["repo"].as_str().is_some_and(|r| r.ends_with("/deploy"))
+                || s["cwd"].as_str().is_some_and(|c| c.contains("deploy"))
+        })
+        .map(|s| s["id"].as_str().expect("id"))
+        .collect();
+    assert!(deploy.len() >= 10, "the generator makes deploy sessions");
+    let (id, screen) = pick_after_typing(home.path(), "deploy", |s| {
+        shown_for(s, "deploy").is_some_and(|n| n >= deploy.len())
+    });
+    assert!(
+        deploy.contains(&id.as_str()),
+        "{id} is no deploy session:\n{screen}"
+    );
 }

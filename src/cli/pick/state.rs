@@ -52,6 +52,11 @@ pub struct Picker {
     pub generation: u64,
     /// The generation `shown` answers.
     pub answered: u64,
+    /// The text of the newest query sent, and of the one `shown` answers: an answer to
+    /// new text starts at its best row; one to the same text (the rows were refreshed)
+    /// keeps the selection where the person moved it.
+    asked_text: String,
+    answered_text: String,
     /// A line for the status bar (indexing, errors).
     pub status: String,
 }
@@ -112,10 +117,12 @@ impl Picker {
             return false;
         }
         let keep = self.selected_session().map(|s| s.id.clone());
+        let same_text = self.asked_text == self.answered_text;
         self.shown = shown;
         self.answered = generation;
+        self.answered_text.clone_from(&self.asked_text);
         self.selected = 0;
-        if let Some(id) = keep {
+        if let Some(id) = keep.filter(|_| same_text) {
             self.select_id(&id);
         }
         self.clamp();
@@ -149,10 +156,13 @@ impl Picker {
         if self.query.trim().is_empty() {
             // Nothing typed: everything, at once, with no worker round trip.
             self.answered = self.generation;
+            self.asked_text.clear();
+            self.answered_text.clear();
             self.show_all();
             self.selected = 0;
             return Action::None;
         }
+        self.asked_text.clone_from(&self.query);
         Action::Query {
             generation: self.generation,
             text: self.query.clone(),
