@@ -58,14 +58,20 @@ pub fn run(ctx: &Ctx, args: DuArgs, out: &mut dyn Write) -> anyhow::Result<ExitC
     };
     let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
     let idle_before = now_ms - IDLE_DAYS * 86_400_000;
-    let u = ctx
-        .reader()?
-        .usage(&filters, by, args.largest, idle_before, ctx.offset())?;
+    let mut home = ctx.reader()?;
+    let u = home.usage(&filters, by, args.largest, idle_before, ctx.offset())?;
+    // Files the index could not read hold bytes that no kind above counts: name them.
+    let unreadable = home.unreadable_files()?;
     let ratio =
         (u.compressed_stored > 0).then(|| u.compressed_raw as f64 / u.compressed_stored as f64);
     let saving = ratio.map(|r| (u.archivable_raw as f64 * (1.0 - 1.0 / r)).round() as i64);
     if args.json {
-        writeln!(out, "{}", to_json(&u, args.by, ratio, saving))?;
+        let mut v = to_json(&u, args.by, ratio, saving);
+        v["unreadable"] = unreadable
+            .iter()
+            .map(|(path, error)| json!({"path": path, "error": error}))
+            .collect();
+        writeln!(out, "{v}")?;
         return Ok(ExitCode::SUCCESS);
     }
     let bars = std::io::stdout().is_terminal();
@@ -142,6 +148,16 @@ pub fn run(ctx: &Ctx, args: DuArgs, out: &mut dyn Write) -> anyhow::Result<ExitC
             human(u.archivable_raw)
         )?,
         _ => {}
+    }
+    if !unreadable.is_empty() {
+        writeln!(
+            out,
+            "\n{} file(s) could not be read, and are not counted above:",
+            unreadable.len()
+        )?;
+        for (path, error) in &unreadable {
+            writeln!(out, "  {}: {error}", path.display())?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -143,6 +143,9 @@ fn header(out: &mut dyn Write, t: &Transcript, head: &Header) -> std::io::Result
     if let Some(name) = t.resolved.session.as_ref().and_then(|s| s.name.as_deref()) {
         writeln!(out, "# name: {name}")?;
     }
+    if let Some(title) = t.resolved.session.as_ref().and_then(|s| s.title.as_deref()) {
+        writeln!(out, "# title: {title}")?;
+    }
     if let Some(parent) = &meta.parent_thread_id {
         let who = agent_label(meta.agent_nickname.as_deref(), meta.agent_role.as_deref());
         match &t.parent {

@@ -274,7 +274,14 @@ pub fn refresh(
     {
         // The common case, answered from one table: every file is where it was, as it was
         // (the unreadable ones too). Nothing is written.
-        save_dirs(conn, db_path, &dirs, known.as_ref(), &report.errors)?;
+        save_dirs(
+            conn,
+            db_path,
+            &dirs,
+            known.as_ref(),
+            &report.errors,
+            &HashSet::new(),
+        )?;
         report.unreadable = failures
             .into_iter()
             .map(|(path, f)| Unreadable {
@@ -397,7 +404,16 @@ pub fn refresh(
     }
     save_failures(conn, db_path, &failing, &mut report)?;
     // Last, once every batch is committed: a crash before this lists the folders again.
-    save_dirs(conn, db_path, &dirs, known.as_ref(), &report.errors)?;
+    // A file remembered as unreadable is examined by every walk: its folder need not be.
+    let remembered: HashSet<&Path> = failing.new.iter().map(|f| Path::new(&f.0)).collect();
+    save_dirs(
+        conn,
+        db_path,
+        &dirs,
+        known.as_ref(),
+        &report.errors,
+        &remembered,
+    )?;
     finish(conn, db_path, report, started)
 }
 
@@ -761,11 +777,12 @@ fn save_dirs(
     dirs: &[(PathBuf, i64)],
     known: Option<&super::scan::Known>,
     errors: &[Error],
+    remembered: &HashSet<&Path>,
 ) -> Result<()> {
     let troubled: HashSet<&Path> = errors
         .iter()
         .filter_map(|e| match e {
-            Error::Io { path, .. } => Some(path.as_path()),
+            Error::Io { path, .. } if !remembered.contains(path.as_path()) => Some(path.as_path()),
             _ => None,
         })
         .flat_map(|p| [Some(p), p.parent()])

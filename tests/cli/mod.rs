@@ -15,3 +15,4 @@ mod security;
 mod shell;
 mod show;
 mod team;
+mod unreadable;

@@ -218,3 +218,117 @@ fn show_of_a_file_that_is_no_rollout_fails_clearly() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("rollout-x.jsonl.zst"));
 }
+
+/// A Codex IDE session: the request wrapped in the extension's context, and the shell
+/// calls of Codex 0.60 (`shell_command`), `exec_command` with input, a folder of its own.
+fn ide_session(home: &std::path::Path) -> String {
+    use serde_json::json;
+    let wrapped = "# Context from my IDE setup:\n\n## Active file: src/parser.rs\n\n## Open tabs:\n- parser.rs: src/parser.rs\n\n## My request for Codex:\nconduct code review on the parser\n";
+    let call = |name: &str, id: &str, args: serde_json::Value| {
+        json!({"timestamp":"2026-11-20T10:00:02.000Z","type":"response_item","payload":{
+            "type":"function_call","name":name,"call_id":id,"arguments":args.to_string()}})
+    };
+    let output = |id: &str, text: &str| {
+        json!({"timestamp":"2026-11-20T10:00:03.000Z","type":"response_item","payload":{
+            "type":"function_call_output","call_id":id,"output":text}})
+    };
+    let lines = [
+        json!({"timestamp":"2026-11-20T10:00:00.000Z","type":"session_meta","payload":{
+            "id":"019ab000-0000-7000-8000-0000000001de","timestamp":"2026-11-20T10:00:00.000Z",
+            "cwd":"/home/ann/proj","originator":"codex_vscode","source":"vscode"}}),
+        json!({"timestamp":"2026-11-20T10:00:01.000Z","type":"response_item","payload":{
+            "type":"message","role":"user","content":[{"type":"input_text","text":wrapped}]}}),
+        json!({"timestamp":"2026-11-20T10:00:01.000Z","type":"event_msg","payload":{
+            "type":"user_message","message":wrapped}}),
+        call(
+            "shell_command",
+            "c1",
+            json!({"command":"rg -n unwrap src","workdir":"/home/ann/proj","timeout_ms":10000}),
+        ),
+        output("c1", "src/parser.rs:12: x.unwrap()"),
+        call(
+            "exec_command",
+            "c2",
+            json!({"cmd":"cargo test","workdir":"/home/ann/proj/crates/core"}),
+        ),
+        output("c2", "running 3 tests"),
+        call("write_stdin", "c3", json!({"session_id":4,"chars":"q\n"})),
+        output("c3", "bye"),
+    ];
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let id = "019ab000-0000-7000-8000-0000000001de";
+    let day = home.join("sessions/2026/11/20");
+    fs::create_dir_all(&day).expect("mkdir");
+    fs::write(
+        day.join(format!("rollout-2026-11-20T10-00-00-{id}.jsonl")),
+        text,
+    )
+    .expect("write");
+    id.to_string()
+}
+
+#[test]
+fn an_ide_wrapped_request_is_the_title_and_the_whole_message_stays_in_the_transcript() {
+    let home = tempfile::tempdir().expect("tmp");
+    let id = ide_session(home.path());
+    let want = "conduct code review on the parser";
+    let listed = util::archive::json_lines(&ok(home.path(), &["list", "--json"], b""));
+    assert_eq!(listed[0]["title"], want, "{}", listed[0]);
+    assert!(ok(home.path(), &["list"], b"").contains(want));
+    let shown = ok(home.path(), &["show", &id], b"");
+    assert!(shown.contains(&format!("\n# title: {want}\n")), "{shown}");
+    assert!(
+        shown.contains("# Context from my IDE setup:"),
+        "the message is whole: {shown}"
+    );
+    let md = ok(home.path(), &["export", &id], b"");
+    assert!(md.starts_with(&format!("# {want}")), "{md}");
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(home.path(), &["export", &id, "--format", "json"], b""))
+            .expect("json");
+    assert_eq!(json["session"]["title"], want);
+    assert!(
+        ok(home.path(), &["du"], b"").contains(want),
+        "du names it by its request"
+    );
+    // The wrapper is still searchable: the index keeps the whole message.
+    assert!(ok(home.path(), &["search", "Active file"], b"").contains(&id));
+}
+
+#[test]
+fn shell_command_exec_command_and_write_stdin_read_as_commands() {
+    let home = tempfile::tempdir().expect("tmp");
+    let id = ide_session(home.path());
+    let shown = ok(home.path(), &["show", &id], b"");
+    for want in [
+        "$ rg -n unwrap src\n",
+        "$ cargo test    [in /home/ann/proj/crates/core]",
+        "> q    [input to command 4]",
+    ] {
+        assert!(shown.contains(want), "missing {want:?} in:\n{shown}");
+    }
+    assert!(!shown.contains("tool shell_command"), "{shown}");
+    assert!(!shown.contains("\"workdir\""), "{shown}");
+    let md = ok(home.path(), &["export", &id], b"");
+    assert!(md.contains("$ rg -n unwrap src"), "{md}");
+    assert!(md.contains("(in /home/ann/proj/crates/core)"), "{md}");
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(home.path(), &["export", &id, "--format", "json"], b""))
+            .expect("json");
+    let commands: Vec<&serde_json::Value> = json["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|i| i["kind"] == "command")
+        .collect();
+    assert_eq!(commands.len(), 3, "{json}");
+    assert_eq!(commands[0]["text"], "rg -n unwrap src");
+    assert_eq!(
+        commands[0]["output"]["text"],
+        "src/parser.rs:12: x.unwrap()"
+    );
+    assert_eq!(commands[1]["workdir"], "/home/ann/proj/crates/core");
+    assert_eq!(commands[2]["stdin_of"], "4");
+    // The command is what search finds, not its JSON.
+    assert!(ok(home.path(), &["search", "rg", "unwrap"], b"").contains("rg -n unwrap src"));
+}

@@ -1,3 +1,4 @@
 //! Library-level checks: what the command line cannot choose (the indexer's threads).
 
 mod pipeline;
+mod unreadable;
