@@ -466,3 +466,51 @@ fn webpki_free_ca() -> std::path::PathBuf {
         .find(|p| p.extension().is_some_and(|e| e == "pem"))
         .expect("a system CA certificate")
 }
+
+#[test]
+fn a_push_that_meets_an_unreadable_session_sends_the_rest_and_exits_3() {
+    let Some(pg) = pg::start() else { return };
+    pg.create_db("partial");
+    let url = pg.url("partial");
+    let home = tempfile::tempdir().expect("tmp");
+    generate(home.path(), 6, 21);
+    // A .zst whose first frame reads and whose next one is cut short: the session is
+    // indexed from what could be read, and its file cannot be sent.
+    let name = "rollout-2025-01-01T00-00-39-0bad0000-0000-4000-8000-000000000039.jsonl.zst";
+    let day = home.path().join("sessions/2025/01/01");
+    fs::create_dir_all(&day).expect("mkdir");
+    let bad = crate::util::fixture_home()
+        .parent()
+        .expect("fixtures")
+        .join("bad");
+    fs::copy(bad.join(name), day.join(name)).expect("copy");
+    let out = run(
+        home.path(),
+        &["push", "--to", &url, "--host-name", "a", "--json"],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let report: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).expect("json");
+    assert_eq!(report["sessions_pushed"], 6, "the rest was sent: {report}");
+    let unreadable = report["unreadable"].as_array().expect("unreadable");
+    assert_eq!(unreadable.len(), 1, "{report}");
+    assert!(
+        unreadable[0].as_str().is_some_and(|e| e.contains(name)),
+        "{report}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(name), "named on stderr: {err}");
+    // A server that cannot be reached is an outage: 1.
+    let gone = run(
+        home.path(),
+        &[
+            "push",
+            "--to",
+            "postgresql://nobody@127.0.0.1:1/none",
+            "--json",
+        ],
+        b"",
+    );
+    assert_eq!(gone.status.code(), Some(1), "{gone:?}");
+}
