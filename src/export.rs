@@ -21,7 +21,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::error::{Error, Result};
 use crate::layout;
 use crate::query::Session;
-use crate::transcript::{Body, CommandLine, Entry, Header, Output, Transcript, TranscriptOptions};
+use crate::transcript::{Body, Entry, Header, Output, Transcript, TranscriptOptions};
 
 /// The document formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -480,13 +480,10 @@ fn markdown(doc: &Document, out: &mut dyn Write) -> std::io::Result<()> {
                 let quoted: Vec<String> = md_text(text).lines().map(|l| format!("> {l}")).collect();
                 writeln!(out, "*Thinking*{when}\n\n{}\n", quoted.join("\n"))?;
             }
-            Body::Command {
-                command,
-                workdir,
-                stdin_of,
-                output,
-            } => {
-                let line = CommandLine::of(command, workdir.as_deref(), stdin_of.as_deref());
+            Body::Command { output, .. } => {
+                let Some(line) = e.body.command_line() else {
+                    continue;
+                };
                 let note = line
                     .note
                     .as_deref()
@@ -780,13 +777,10 @@ fn html_entry(out: &mut dyn Write, entry: &Entry) -> std::io::Result<()> {
             "<article id=\"l{seq}\" class=\"reasoning\"><span class=\"who\">Thinking</span>{when}<div class=\"md note\">{}</div></article>",
             markdown_html(text)
         ),
-        Body::Command {
-            command,
-            workdir,
-            stdin_of,
-            output,
-        } => {
-            let line = CommandLine::of(command, workdir.as_deref(), stdin_of.as_deref());
+        Body::Command { output, .. } => {
+            let Some(line) = entry.body.command_line() else {
+                return Ok(());
+            };
             let note = line
                 .note
                 .as_deref()

@@ -221,6 +221,25 @@ pub struct CommandLine<'a> {
     pub note: Option<String>,
 }
 
+impl Body {
+    /// How a [`Body::Command`] reads; `None` for other bodies.
+    pub fn command_line(&self) -> Option<CommandLine<'_>> {
+        match self {
+            Body::Command {
+                command,
+                workdir,
+                stdin_of,
+                ..
+            } => Some(CommandLine::of(
+                command,
+                workdir.as_deref(),
+                stdin_of.as_deref(),
+            )),
+            _ => None,
+        }
+    }
+}
+
 impl<'a> CommandLine<'a> {
     /// The line of a [`Body::Command`]'s fields.
     pub fn of(command: &'a str, workdir: Option<&str>, stdin_of: Option<&str>) -> Self {
@@ -927,22 +946,8 @@ mod tests {
         ];
         let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
         let got = entries(&refs, TranscriptOptions::default());
-        let lines: Vec<CommandLine<'_>> = got
-            .iter()
-            .filter_map(|e| match &e.body {
-                Body::Command {
-                    command,
-                    workdir,
-                    stdin_of,
-                    ..
-                } => Some(CommandLine::of(
-                    command,
-                    workdir.as_deref(),
-                    stdin_of.as_deref(),
-                )),
-                _ => None,
-            })
-            .collect();
+        let lines: Vec<CommandLine<'_>> =
+            got.iter().filter_map(|e| e.body.command_line()).collect();
         let want = [
             ("$", "ls -la", None),
             ("$", "cargo test", Some("in /w/crates/core")),

@@ -6,8 +6,7 @@ use std::io::Write;
 use rolldex::Home;
 use rolldex::query::Session;
 use rolldex::transcript::{
-    Body, CommandLine, Entry, Header, Inherited, Output, Transcript, TranscriptOptions,
-    TranscriptReader,
+    Body, Entry, Header, Inherited, Output, Transcript, TranscriptOptions, TranscriptReader,
 };
 
 /// Longest tool output shown on a terminal, in lines and characters (unless
@@ -228,13 +227,10 @@ fn print_entry(
         }
         Body::Assistant { text, .. } => writeln!(out, "{time}assistant: {}", indent(text))?,
         Body::Reasoning { text } => writeln!(out, "{time}thinking: {}", indent(text))?,
-        Body::Command {
-            command,
-            workdir,
-            stdin_of,
-            output,
-        } => {
-            let line = CommandLine::of(command, workdir.as_deref(), stdin_of.as_deref());
+        Body::Command { output, .. } => {
+            let Some(line) = e.body.command_line() else {
+                return Ok(());
+            };
             let note = line.note.map(|n| format!("    [{n}]")).unwrap_or_default();
             writeln!(out, "{time}{} {}{note}", line.prompt, indent(line.text))?;
             if let Some(o) = output {

@@ -428,6 +428,9 @@ fn a_real_browser_renders_markdown_in_the_html_export_and_runs_none_of_it() {
     assert!(!dom.contains("<img"), "an image element was made:\n{dom}");
     // Ran, the planted code would set the attribute on <body>; as text it is only quoted.
     assert!(!dom.contains("data-pwned=\""), "planted code ran:\n{dom}");
-    assert!(dom.contains("setAttribute('data-pwned','img')"), "shown as text: {dom}");
+    assert!(
+        dom.contains("setAttribute('data-pwned','img')"),
+        "shown as text: {dom}"
+    );
     assert!(!dom.contains("href=\"javascript"), "{dom}");
 }

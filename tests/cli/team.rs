@@ -477,13 +477,7 @@ fn a_push_that_meets_an_unreadable_session_sends_the_rest_and_exits_3() {
     // A .zst whose first frame reads and whose next one is cut short: the session is
     // indexed from what could be read, and its file cannot be sent.
     let name = "rollout-2025-01-01T00-00-39-0bad0000-0000-4000-8000-000000000039.jsonl.zst";
-    let day = home.path().join("sessions/2025/01/01");
-    fs::create_dir_all(&day).expect("mkdir");
-    let bad = crate::util::fixture_home()
-        .parent()
-        .expect("fixtures")
-        .join("bad");
-    fs::copy(bad.join(name), day.join(name)).expect("copy");
+    crate::util::plant_bad_files(home.path(), &[name]);
     let out = run(
         home.path(),
         &["push", "--to", &url, "--host-name", "a", "--json"],

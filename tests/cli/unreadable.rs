@@ -6,7 +6,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::util::archive::{generate, json_lines};
-use crate::util::{ok, run};
+use crate::util::{ok, plant_bad_files, run};
 
 const CORRUPT: &str = "rollout-2025-01-01T00-00-41-0bad0000-0000-4000-8000-000000000041.jsonl.zst";
 const NO_ID: &str = "rollout-nothing.jsonl";
@@ -15,16 +15,8 @@ const NO_ID: &str = "rollout-nothing.jsonl";
 fn home_with_broken_files() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let home = tempfile::tempdir().expect("tmp");
     generate(home.path(), 20, 11);
-    let day = home.path().join("sessions/2025/01/01");
-    fs::create_dir_all(&day).expect("mkdir");
-    let bad = crate::util::fixture_home()
-        .parent()
-        .expect("fixtures")
-        .join("bad");
-    let corrupt = day.join(CORRUPT);
-    let no_id = day.join(NO_ID);
-    fs::copy(bad.join(CORRUPT), &corrupt).expect("copy");
-    fs::copy(bad.join(NO_ID), &no_id).expect("copy");
+    let planted = plant_bad_files(home.path(), &[CORRUPT, NO_ID]);
+    let (corrupt, no_id) = (planted[0].clone(), planted[1].clone());
     (home, corrupt, no_id)
 }
 

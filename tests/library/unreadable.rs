@@ -12,18 +12,13 @@ use crate::util::archive::generate;
 fn a_known_unreadable_file_is_not_opened_again_until_it_changes() {
     let home = tempfile::tempdir().expect("tmp");
     generate(home.path(), 10, 5);
-    let day = home.path().join("sessions/2025/01/01");
-    fs::create_dir_all(&day).expect("mkdir");
-    let bad = crate::util::fixture_home()
-        .parent()
-        .expect("fixtures")
-        .join("bad");
-    for name in [
-        "rollout-2025-01-01T00-00-40-0bad0000-0000-4000-8000-000000000040.jsonl.zst",
-        "rollout-nothing.jsonl",
-    ] {
-        fs::copy(bad.join(name), day.join(name)).expect("copy");
-    }
+    let planted = crate::util::plant_bad_files(
+        home.path(),
+        &[
+            "rollout-2025-01-01T00-00-40-0bad0000-0000-4000-8000-000000000040.jsonl.zst",
+            "rollout-nothing.jsonl",
+        ],
+    );
     let db = home.path().join("rolldex.sqlite");
     let mut index = Index::open(&db).expect("open");
     let first = index
@@ -58,10 +53,10 @@ fn a_known_unreadable_file_is_not_opened_again_until_it_changes() {
     }
 
     // Grown: read again (and still broken, so named again as new).
-    let nothing = day.join("rollout-nothing.jsonl");
-    let mut text = fs::read(&nothing).expect("read");
+    let nothing = &planted[1];
+    let mut text = fs::read(nothing).expect("read");
     text.extend_from_slice(b"{\"more\":1}\n");
-    fs::write(&nothing, text).expect("grow");
+    fs::write(nothing, text).expect("grow");
     let grown = index
         .refresh(home.path(), RefreshOptions::default(), &mut |_| {})
         .expect("refresh");

@@ -23,6 +23,22 @@ pub fn copied_home() -> tempfile::TempDir {
     dir
 }
 
+/// Copies the named files of `tests/fixtures/bad/` into `HOME/sessions/2025/01/01/` (their
+/// names' day); returns where they went.
+pub fn plant_bad_files(home: &Path, names: &[&str]) -> Vec<PathBuf> {
+    let bad = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad");
+    let day = home.join("sessions/2025/01/01");
+    fs::create_dir_all(&day).expect("mkdir");
+    names
+        .iter()
+        .map(|name| {
+            let to = day.join(name);
+            fs::copy(bad.join(name), &to).expect("copy a bad fixture");
+            to
+        })
+        .collect()
+}
+
 pub fn copy_tree(from: &Path, to: &Path) {
     fs::create_dir_all(to).expect("mkdir");
     for entry in fs::read_dir(from).expect("read fixture dir") {
