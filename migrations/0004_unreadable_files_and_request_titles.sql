@@ -20,3 +20,14 @@ CREATE TABLE failures (
     error    TEXT NOT NULL,    -- what went wrong, as first reported
     seen_ms  INTEGER NOT NULL  -- when it was first seen failing (Unix ms)
 ) STRICT;
+
+-- Sessions of several agents (src/agents/): which agent wrote the session.
+ALTER TABLE sessions ADD COLUMN agent TEXT NOT NULL DEFAULT 'codex';
+CREATE INDEX sessions_agent ON sessions(agent, updated_ms DESC);
+-- A title written in the file (Claude Code's summary: 1, its custom title: 2) beats the
+-- first prompt; `title` holds it when title_rank > 0.
+ALTER TABLE sessions ADD COLUMN title_rank INTEGER NOT NULL DEFAULT 0;
+-- Agents that repeat one reply's usage over several lines (Claude Code): the last reply
+-- counted, so that an appended part continuing it replaces its count.
+ALTER TABLE sessions ADD COLUMN last_reply TEXT;
+ALTER TABLE sessions ADD COLUMN last_reply_tokens INTEGER NOT NULL DEFAULT 0;

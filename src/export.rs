@@ -150,6 +150,10 @@ fn from_file(t: &Transcript, header: &Header, entries: &[Entry]) -> Session {
             .path
             .components()
             .any(|c| c.as_os_str() == layout::ARCHIVED_DIR),
+        agent: crate::agents::for_path(&t.resolved.path)
+            .agent()
+            .as_str()
+            .to_string(),
         ..Default::default()
     }
 }
@@ -192,6 +196,7 @@ pub fn session_json(s: &Session) -> Map<String, Value> {
         "agent_nickname": s.agent_nickname,
         "agent_role": s.agent_role,
         "pinned": s.pinned,
+        "agent": s.agent,
     });
     match v {
         Value::Object(mut m) => {
@@ -353,7 +358,7 @@ fn heading(s: &Session) -> String {
 /// The facts a header lists, as (label, value) pairs.
 fn facts(doc: &Document) -> Vec<(&'static str, String)> {
     let s = &doc.session;
-    let mut f = vec![("Session", s.id.clone())];
+    let mut f = vec![("Session", s.id.clone()), ("Agent", s.agent.clone())];
     if let (Some(n), Some(t)) = (&s.name, &s.title) {
         f.push(("Name", n.clone()));
         f.push(("Title", t.clone()));

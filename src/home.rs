@@ -145,6 +145,8 @@ pub struct Home {
     team: Option<crate::team::Team>,
     /// Sessions downloaded from the team archive to show, kept (private) while the home is.
     downloads: Vec<tempfile::NamedTempFile>,
+    /// Other agents' roots whose sessions the index holds too (see [`Home::with_agent`]).
+    others: Vec<(crate::agents::Agent, PathBuf)>,
 }
 
 impl std::fmt::Debug for Home {
@@ -173,6 +175,7 @@ impl Home {
             notify: Box::new(|_| {}),
             team: None,
             downloads: Vec::new(),
+            others: Vec::new(),
         })
     }
 
@@ -197,6 +200,26 @@ impl Home {
     /// A session's items after line `after`, from this home's index (what a push sends).
     pub fn items_after(&mut self, id: &str, after: i64) -> Result<Vec<query::Item>> {
         self.ask(|c, db| query::items_after(c, db, id, after))
+    }
+
+    /// Indexes another agent's sessions too, under its root folder (Claude Code's
+    /// `~/.claude`): the home's own (Codex) sessions and these share one index, and every
+    /// question answers over all of them.
+    pub fn with_agent(mut self, agent: crate::agents::Agent, root: impl Into<PathBuf>) -> Home {
+        let root = root.into();
+        let root = std::path::absolute(&root).unwrap_or(root);
+        self.others.retain(|(a, _)| *a != agent);
+        if agent != crate::agents::Agent::Codex {
+            self.others.push((agent, root));
+        }
+        self
+    }
+
+    /// Every agent root indexed: the home (Codex) first, then the others.
+    pub fn roots(&self) -> Vec<(crate::agents::Agent, PathBuf)> {
+        std::iter::once((crate::agents::Agent::Codex, self.path.clone()))
+            .chain(self.others.iter().cloned())
+            .collect()
     }
 
     /// Keeps the index at `db` instead of the default `HOME/rolldex.sqlite`.
@@ -235,7 +258,12 @@ impl Home {
 
     /// A home with no index and no rollout: a fresh machine. Creates nothing.
     pub fn is_empty(&self) -> bool {
-        self.team.is_none() && !self.has_index() && layout::walk_rollouts(&self.path).0.is_empty()
+        self.team.is_none()
+            && !self.has_index()
+            && layout::walk_rollouts(&self.path).0.is_empty()
+            && crate::index::scan::scan(&self.others, None)
+                .files
+                .is_empty()
     }
 
     /// Brings the index up to date (`full`: rebuilds it from the rollouts), whatever
@@ -746,10 +774,10 @@ impl Home {
     }
 
     fn run_refresh(&mut self, opts: RefreshOptions) -> Result<RefreshReport> {
+        let roots = self.roots();
         let Home {
             index,
             notify,
-            path,
             refreshed,
             db,
             ..
@@ -757,7 +785,7 @@ impl Home {
         let index = index.as_mut().ok_or_else(|| {
             Error::BadArgument(format!("{}: the index is not open", db.display()))
         })?;
-        let report = index.refresh(path, opts, &mut |p| notify(Notice::Progress(p)))?;
+        let report = index.refresh_roots(&roots, opts, &mut |p| notify(Notice::Progress(p)))?;
         *refreshed = true;
         notify(Notice::Refreshed(&report));
         Ok(report)

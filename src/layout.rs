@@ -77,6 +77,30 @@ pub fn default_home() -> Option<PathBuf> {
         .map(|h| PathBuf::from(h).join(".codex"))
 }
 
+/// Where rolldex keeps its own data (the index) for the Codex home `home`:
+/// - `$ROLLDEX_HOME` when set;
+/// - the Codex home itself when it was given (`--home`, `$CODEX_HOME`: separate homes
+///   keep separate indexes, as scripts expect) or already holds an index (an existing
+///   `~/.codex/rolldex.sqlite` keeps working where it is);
+/// - else the platform data folder, `$XDG_DATA_HOME/rolldex` or `~/.local/share/rolldex`,
+///   so that a person without `~/.codex` gets a working rolldex that creates no `~/.codex`.
+pub fn data_dir(home: &Path, explicit_home: bool) -> PathBuf {
+    if let Some(d) = std::env::var_os("ROLLDEX_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d);
+    }
+    if explicit_home || home.join(crate::index::DEFAULT_DB_NAME).exists() {
+        return home.to_path_buf();
+    }
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")));
+    match data {
+        Some(d) => d.join("rolldex"),
+        None => home.to_path_buf(),
+    }
+}
+
 /// The local UTC offset, read once.
 ///
 /// The `time` crate refuses to read the local offset once a process has several threads
@@ -237,9 +261,23 @@ pub fn rollouts_by_id(
     found
 }
 
-/// Lowercase hex without dashes; refuses anything that is not a uuid prefix of 4 to 32
-/// hex digits, so an "id" can never be a path (`../`, `/etc`, NUL).
+/// How the ids of sessions named after an `agent-<id>.jsonl` file start.
+pub const AGENT_ID_PREFIX: &str = "agent-";
+
+/// Lowercase hex without dashes (or `agent-` and letters, digits, `-`, `_`); refuses
+/// anything that is not a uuid prefix of 4 to 32 hex digits or such an agent id, so an
+/// "id" can never be a path (`../`, `/etc`, NUL).
 pub fn normalize_id_prefix(id: &str) -> Result<String> {
+    // A subagent of Claude Code is named after its file: `agent-<id>`, kept as written.
+    let lower = id.trim().to_ascii_lowercase();
+    if let Some(rest) = lower.strip_prefix(AGENT_ID_PREFIX)
+        && rest.len() >= 4
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Ok(lower);
+    }
     let hex: String = id.trim().chars().filter(|c| *c != '-').collect();
     if hex.len() < 4 || hex.len() > 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(Error::BadArgument(format!(

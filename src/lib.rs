@@ -74,6 +74,7 @@
 //! # Ok::<(), rolldex::Error>(())
 //! ```
 
+pub mod agents;
 pub mod archive;
 pub mod error;
 pub mod export;

@@ -97,6 +97,24 @@ pub enum RolloutItem {
     /// A `rollout_reference` or `fork_reference` line: this file continues history that
     /// is stored in another file.
     HistoryReference(HistoryReference),
+    /// One model reply's token usage, for agents that write usage per reply rather than a
+    /// running total (Claude Code streams a reply over several lines, each repeating it):
+    /// the session's tokens are the sum over replies of each one's last usage.
+    ReplyUsage {
+        /// The reply's id: lines with the same id repeat one reply's usage.
+        reply: String,
+        /// Its tokens (input, output and cache reads and writes).
+        tokens: u64,
+    },
+    /// A title the agent or the person gave the session inside its file (Claude Code's
+    /// `summary` and `custom-title` lines): it beats the first prompt, and a higher rank
+    /// beats a lower one.
+    TitleHint {
+        /// The title.
+        text: String,
+        /// 1 for a title the agent wrote, 2 for one the person chose.
+        rank: u8,
+    },
     /// An envelope kind this version does not know, kept as raw JSON.
     Unknown {
         /// The line's `type`.

@@ -39,6 +39,8 @@ pub struct Filters {
     pub name: Option<String>,
     /// Top-level sessions only: no subagents.
     pub roots: bool,
+    /// Sessions of this agent only (`codex`, `claude`).
+    pub agent: Option<String>,
 }
 
 /// A session as the index knows it.
@@ -100,6 +102,8 @@ pub struct Session {
     pub pinned: bool,
     /// The machine it was pushed from, for a session from a team archive.
     pub host: Option<String>,
+    /// The agent that wrote it: `codex`, `claude` (see [`crate::agents::Agent`]).
+    pub agent: String,
 }
 
 impl Session {
@@ -120,8 +124,8 @@ impl Session {
 const SESSION_COLUMNS: &str = "s.id, s.path, s.created_ms, s.updated_ms, s.cwd, s.repo_key, \
      s.git_url, s.git_branch, s.git_commit, s.title, s.source, s.model, s.items, s.messages, \
      s.tool_calls, s.errors, s.tokens, s.raw_bytes, s.stored_bytes, s.compressed, s.archived, \
-     s.forked_from_id, n.name, s.parent_id, s.agent_nickname, s.agent_role";
-const SESSION_COLUMN_COUNT: usize = 26;
+     s.forked_from_id, n.name, s.parent_id, s.agent_nickname, s.agent_role, s.agent";
+const SESSION_COLUMN_COUNT: usize = 27;
 /// The tables every session query reads: a session and its current name.
 const SESSION_TABLES: &str = "sessions s LEFT JOIN names n ON n.id = s.id";
 
@@ -155,6 +159,7 @@ fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
         agent_role: r.get(25)?,
         pinned: false,
         host: None,
+        agent: r.get(26)?,
     })
 }
 
@@ -311,6 +316,10 @@ impl Where {
         }
         if f.roots {
             w.sql.push("s.parent_id IS NULL".into());
+        }
+        if let Some(agent) = &f.agent {
+            w.sql.push("s.agent = ?".into());
+            w.params.push(Value::Text(agent.clone()));
         }
         Ok(w)
     }
@@ -600,11 +609,15 @@ pub fn find_by_prefix(conn: &Connection, db: &Path, prefix: &str) -> Result<Vec<
     let hex = layout::normalize_id_prefix(prefix)?;
     // The stored ids are dashed: put the dashes where a uuid has them.
     let mut dashed = String::with_capacity(36);
-    for (i, c) in hex.chars().enumerate() {
-        if matches!(i, 8 | 12 | 16 | 20) {
-            dashed.push('-');
+    if hex.starts_with(layout::AGENT_ID_PREFIX) {
+        dashed.push_str(&hex);
+    } else {
+        for (i, c) in hex.chars().enumerate() {
+            if matches!(i, 8 | 12 | 16 | 20) {
+                dashed.push('-');
+            }
+            dashed.push(c);
         }
-        dashed.push(c);
     }
     let sql = find_sql();
     let dberr = |e| Error::db(db, "looking up a session", e);
@@ -789,6 +802,17 @@ pub fn unreadable_files(conn: &Connection, db: &Path) -> Result<Vec<(PathBuf, St
     rows.collect::<rusqlite::Result<_>>().map_err(dberr)
 }
 
+/// The agents whose files `archive` compresses in place, as an SQL list: only they count
+/// in what archiving would save.
+fn compressible_agents() -> String {
+    crate::agents::Agent::ALL
+        .iter()
+        .filter(|a| crate::agents::of(**a).compress_in_place())
+        .map(|a| format!("'{}'", a.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// What `stats` groups by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupBy {
@@ -798,6 +822,8 @@ pub enum GroupBy {
     Day,
     /// Model.
     Model,
+    /// The agent that wrote the session.
+    Agent,
 }
 
 /// Totals over a group of sessions.
@@ -831,6 +857,7 @@ pub fn stats(
         None => ("NULL", "1"),
         Some(GroupBy::Repo) => ("s.repo_key", "2 DESC, 1"),
         Some(GroupBy::Model) => ("s.model", "2 DESC, 1"),
+        Some(GroupBy::Agent) => ("s.agent", "2 DESC, 1"),
         // The local day, from the offset read at start-up.
         Some(GroupBy::Day) => (
             "strftime('%Y-%m-%d', (coalesce(s.created_ms, s.updated_ms) / 1000) + ?, 'unixepoch')",
@@ -876,6 +903,8 @@ pub enum UsageBy {
     Repo,
     /// Local month the session started.
     Month,
+    /// The agent that wrote the session.
+    Agent,
 }
 
 /// Bytes of a group of sessions.
@@ -939,9 +968,11 @@ pub fn usage(
         "SELECT count(*), coalesce(sum(s.raw_bytes), 0), coalesce(sum(s.stored_bytes), 0),
                 coalesce(sum(CASE WHEN s.compressed THEN s.raw_bytes END), 0),
                 coalesce(sum(CASE WHEN s.compressed THEN s.stored_bytes END), 0),
-                coalesce(sum(CASE WHEN NOT s.compressed AND s.updated_ms < ? THEN s.raw_bytes END), 0),
+                coalesce(sum(CASE WHEN NOT s.compressed AND s.updated_ms < ? AND s.agent IN ({})
+                    THEN s.raw_bytes END), 0),
                 {}
          FROM {SESSION_TABLES} {cond}",
+        compressible_agents(),
         kinds.join(", ")
     );
     let mut params = vec![Value::Integer(idle_before_ms)];
@@ -982,6 +1013,7 @@ pub fn usage(
             let (key, order) = match by {
                 UsageBy::Session => ("s.id", "3 DESC, 1 LIMIT 1000"),
                 UsageBy::Repo => ("s.repo_key", "3 DESC, 1"),
+                UsageBy::Agent => ("s.agent", "3 DESC, 1"),
                 UsageBy::Month => (
                     "strftime('%Y-%m', (coalesce(s.created_ms, s.updated_ms) / 1000) + ?, 'unixepoch')",
                     "1 DESC",

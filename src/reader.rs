@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::error::{Error, LineError, Result};
 use crate::layout;
-use crate::model::{self, ParsedLine, RolloutItem, SessionMeta};
+use crate::model::{ParsedLine, RolloutItem, SessionMeta};
 
 /// Read buffer size: large enough that syscalls do not dominate on big files.
 const BUF_SIZE: usize = 256 * 1024;
@@ -65,6 +65,12 @@ pub struct RolloutReader {
     /// Offset just after the last complete line.
     offset: u64,
     done: bool,
+    /// The file's agent's line parser (see [`crate::agents`]).
+    parser: Option<Box<dyn crate::agents::LineParser>>,
+    /// Lines of the common model parsed from the last line and not handed out yet: one
+    /// line of an agent's file may hold several.
+    parsed: Vec<ParsedLine>,
+    queued: std::collections::VecDeque<Record>,
 }
 
 impl std::fmt::Debug for RolloutReader {
@@ -108,6 +114,9 @@ impl RolloutReader {
             Box::new(BufReader::with_capacity(BUF_SIZE, file))
         };
         Ok(RolloutReader {
+            parser: Some(crate::agents::for_path(path).parser(path)),
+            parsed: Vec::new(),
+            queued: std::collections::VecDeque::new(),
             path: path.to_path_buf(),
             inner,
             buf: Vec::new(),
@@ -229,6 +238,23 @@ impl RolloutReader {
 
     /// The next line, parsed. Blank lines are skipped.
     pub fn next_entry(&mut self) -> Option<Result<Entry>> {
+        if let Some(rec) = self.queued.pop_front() {
+            return Some(Ok(Entry::Record(rec)));
+        }
+        // Out of `self` while a line borrowed from the read buffer is parsed.
+        let mut parser = self.parser.take()?;
+        let mut parsed = std::mem::take(&mut self.parsed);
+        let entry = self.next_entry_with(&mut *parser, &mut parsed);
+        self.parser = Some(parser);
+        self.parsed = parsed;
+        entry
+    }
+
+    fn next_entry_with(
+        &mut self,
+        parser: &mut dyn crate::agents::LineParser,
+        parsed: &mut Vec<ParsedLine>,
+    ) -> Option<Result<Entry>> {
         loop {
             let raw = match self.next_line()? {
                 Ok(raw) => raw,
@@ -249,19 +275,33 @@ impl RolloutReader {
                     number,
                     offset,
                     bytes,
-                } => match model::parse_line(bytes) {
-                    Ok(line) => Entry::Record(Record {
-                        number,
-                        offset,
-                        line,
-                    }),
-                    Err(kind) => Entry::Malformed(LineError {
-                        path: self.path.clone(),
-                        line: number,
-                        offset,
-                        kind,
-                    }),
-                },
+                } => {
+                    parsed.clear();
+                    let result = parser.parse(bytes, parsed);
+                    let mut lines = parsed.drain(..);
+                    match (result, lines.next()) {
+                        (Err(kind), _) => Entry::Malformed(LineError {
+                            path: self.path.clone(),
+                            line: number,
+                            offset,
+                            kind,
+                        }),
+                        (Ok(()), Some(line)) => {
+                            self.queued.extend(lines.map(|line| Record {
+                                number,
+                                offset,
+                                line,
+                            }));
+                            Entry::Record(Record {
+                                number,
+                                offset,
+                                line,
+                            })
+                        }
+                        // A line that carries nothing of the common model.
+                        (Ok(()), None) => continue,
+                    }
+                }
             }));
         }
     }

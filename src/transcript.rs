@@ -333,6 +333,8 @@ pub struct TranscriptReader {
     end_offset: Option<u64>,
     /// The first record after the metas, read to find the header.
     first: Option<Record>,
+    /// Bookkeeping read before the first meta (a title line an agent writes first).
+    before_meta: Vec<Record>,
     /// The metas at the head have been read.
     head_read: bool,
     /// The first entries (inherited history, the first record) have been queued.
@@ -369,6 +371,9 @@ impl std::fmt::Debug for TranscriptReader {
     }
 }
 
+/// Most bookkeeping lines read before a session's first meta.
+const BEFORE_META_MAX: usize = 64;
+
 impl TranscriptReader {
     /// Reads `path` (plain or `.zst`); with `end_offset`, only the lines that start before
     /// it (inherited history is a prefix of its parent's file).
@@ -383,6 +388,7 @@ impl TranscriptReader {
             opts,
             end_offset,
             first: None,
+            before_meta: Vec::new(),
             head_read: false,
             started: false,
             children: Vec::new(),
@@ -435,6 +441,16 @@ impl TranscriptReader {
             match self.next_record()? {
                 Some(rec) => match &rec.line.item {
                     RolloutItem::SessionMeta(m) => self.resolver.offer(m),
+                    // What carries no entry may come before the session's facts (Claude
+                    // Code writes a title line first): kept, and the metas looked for on.
+                    RolloutItem::TitleHint { .. }
+                    | RolloutItem::State
+                    | RolloutItem::ReplyUsage { .. }
+                        if self.resolver.current().is_none()
+                            && self.before_meta.len() < BEFORE_META_MAX =>
+                    {
+                        self.before_meta.push(rec)
+                    }
                     _ => {
                         self.first = Some(rec);
                         self.head_read = true;
@@ -466,6 +482,9 @@ impl TranscriptReader {
                     let at = self.first.as_ref();
                     let entry = self.entry_at(at, Body::Inherited(Inherited::from_base(&base)));
                     self.hold(entry, None);
+                }
+                for rec in std::mem::take(&mut self.before_meta) {
+                    self.add(&rec);
                 }
                 match self.first.take() {
                     Some(first) => self.add(&first),

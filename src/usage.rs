@@ -76,10 +76,41 @@ pub type Bytes = [u64; 10];
 
 /// Adds a line of `len` bytes (newline included) to `bytes`.
 pub fn add_line(bytes: &mut Bytes, line: &ParsedLine, len: u64) {
+    count_line(bytes, line, len);
+}
+
+/// How a line's bytes were counted: its kind, its image bytes, and whether it is content.
+pub type Counted = (Kind, u64, bool);
+
+/// Adds a line of `len` bytes to `bytes` as [`add_line`] does, and says how.
+pub fn count_line(bytes: &mut Bytes, line: &ParsedLine, len: u64) -> Counted {
     let (kind, images) = classify(line);
     let images = (images as u64).min(len);
     bytes[Kind::Images.index()] += images;
     bytes[kind.index()] += len - images;
+    (kind, images, is_content(line))
+}
+
+/// Moves a line of `len` bytes, counted as `from`, to `to`: one line of an agent's file
+/// can give several records (see [`crate::agents`]), and its bytes belong to what it
+/// carries, not to the facts read along with it. Only a line first counted with facts
+/// (a session meta, a turn context, bookkeeping) moves, to the first record that is
+/// content. Returns how it is counted now.
+pub fn recount_line(bytes: &mut Bytes, from: Counted, to: &ParsedLine, len: u64) -> Counted {
+    if from.2 || !is_content(to) {
+        return from;
+    }
+    bytes[Kind::Images.index()] -= from.1;
+    bytes[from.0.index()] -= len - from.1;
+    count_line(bytes, to, len)
+}
+
+/// Whether a line is conversation rather than facts about it.
+fn is_content(line: &ParsedLine) -> bool {
+    matches!(
+        line.item,
+        RolloutItem::ResponseItem(_) | RolloutItem::Compacted(_) | RolloutItem::InterAgent(_)
+    )
 }
 
 /// A line's kind, and how many of its bytes are image data.
@@ -95,6 +126,8 @@ pub fn classify(line: &ParsedLine) -> (Kind, usize) {
         | RolloutItem::TokenUsageRecord { .. }
         | RolloutItem::WorldState { .. }
         | RolloutItem::HistoryReference(_)
+        | RolloutItem::ReplyUsage { .. }
+        | RolloutItem::TitleHint { .. }
         | RolloutItem::State => (Kind::Events, 0),
         RolloutItem::InterAgent(_) => (Kind::Messages, 0),
         RolloutItem::ResponseItem(item) => match item {

@@ -8,13 +8,13 @@ mod util;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 fn rolldex(home: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_rolldex"))
+    util::rolldex()
         .arg("--home")
         .arg(home)
         .args(args)
@@ -34,7 +34,7 @@ fn recording_while_archive_and_index_loop_loses_nothing() {
     util::archive::generate(&home, 30, 5);
     let before: Vec<PathBuf> = util::rollouts(&home);
 
-    let mut rec = Command::new(env!("CARGO_BIN_EXE_rolldex"))
+    let mut rec = util::rolldex()
         .arg("--home")
         .arg(&home)
         .args(["record", "--cwd", "/"])

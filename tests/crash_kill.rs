@@ -12,7 +12,7 @@ mod util;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use util::corpus::{self, Rng};
@@ -79,7 +79,7 @@ fn check(home: &Path, truth: &BTreeMap<PathBuf, Vec<u8>>, what: &str) {
 
 /// Starts rolldex, lets it run `delay`, then SIGKILLs it.
 fn kill_after(home: &Path, args: &[&str], delay: Duration) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rolldex"))
+    let mut child = util::rolldex()
         .arg("--home")
         .arg(home)
         .args(args)
@@ -130,7 +130,7 @@ fn sigkill_at_random_moments_loses_nothing() {
             for plain in truth.keys().step_by(2) {
                 let zst = util::archive::zst(plain);
                 if zst.exists() && !plain.exists() {
-                    let out = Command::new(env!("CARGO_BIN_EXE_rolldex"))
+                    let out = util::rolldex()
                         .arg("--home")
                         .arg(home)
                         .args(["--no-refresh", "resume"])
@@ -148,7 +148,7 @@ fn sigkill_at_random_moments_loses_nothing() {
         }
     }
     // A normal run converges: no twins left, every file in the index, nothing lost.
-    let out = Command::new(env!("CARGO_BIN_EXE_rolldex"))
+    let out = util::rolldex()
         .arg("--home")
         .arg(home)
         .args(["archive", "--older-than", "0s", "--json"])
@@ -172,7 +172,7 @@ fn sigkill_at_random_moments_loses_nothing() {
         .filter(|p| !p.to_string_lossy().ends_with(".zst"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
-    let out = Command::new(env!("CARGO_BIN_EXE_rolldex"))
+    let out = util::rolldex()
         .arg("--home")
         .arg(home)
         .args(["verify", "--json"])
@@ -212,7 +212,7 @@ fn a_recorder_killed_mid_session_keeps_a_whole_prefix_and_resumes() {
             "x".repeat((j % 7) as usize * 100)
         )
     };
-    let first = Command::new(env!("CARGO_BIN_EXE_rolldex"))
+    let first = util::rolldex()
         .arg("--home")
         .arg(home)
         .args(["record", "--cwd", "/"])
@@ -237,7 +237,7 @@ fn a_recorder_killed_mid_session_keeps_a_whole_prefix_and_resumes() {
     let file = util::rollouts(home).pop().expect("the rollout");
     for k in 1..=rounds {
         let len_before = fs::metadata(&file).expect("meta").len();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rolldex"))
+        let mut child = util::rolldex()
             .arg("--home")
             .arg(home)
             .args(["record", "--resume", &id])

@@ -16,6 +16,7 @@ enum By {
     Session,
     Repo,
     Month,
+    Agent,
 }
 
 /// Arguments of `du`.
@@ -23,7 +24,7 @@ enum By {
 pub struct DuArgs {
     #[command(flatten)]
     filters: FilterArgs,
-    /// Group by kind of content (the default), session, repository or month.
+    /// Group by kind of content (the default), session, repository, month or agent.
     #[arg(long, value_enum, default_value = "kind")]
     by: By,
     /// How many of the largest sessions to name.
@@ -55,6 +56,7 @@ pub fn run(ctx: &Ctx, args: DuArgs, out: &mut dyn Write) -> anyhow::Result<ExitC
         By::Session => Some(UsageBy::Session),
         By::Repo => Some(UsageBy::Repo),
         By::Month => Some(UsageBy::Month),
+        By::Agent => Some(UsageBy::Agent),
     };
     let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
     let idle_before = now_ms - IDLE_DAYS * 86_400_000;
@@ -168,6 +170,7 @@ fn by_name(by: By) -> &'static str {
         By::Session => "session",
         By::Repo => "repo",
         By::Month => "month",
+        By::Agent => "agent",
     }
 }
 
@@ -200,6 +203,7 @@ fn to_json(u: &Usage, by: By, ratio: Option<f64>, saving: Option<i64>) -> Value 
         let key = match by {
             By::Session => "id",
             By::Repo => "repo",
+            By::Agent => "agent",
             _ => "month",
         };
         let groups: Vec<Value> = u

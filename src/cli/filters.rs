@@ -34,6 +34,21 @@ pub struct FilterArgs {
     /// Top-level sessions only, without subagents.
     #[arg(long)]
     roots: bool,
+    /// Sessions of one agent: codex or claude.
+    #[arg(long, value_name = "NAME", value_parser = parse_agent)]
+    agent: Option<String>,
+}
+
+fn parse_agent(name: &str) -> Result<String, String> {
+    rolldex::agents::Agent::parse(name)
+        .map(|a| a.as_str().to_string())
+        .ok_or_else(|| {
+            let known: Vec<&str> = rolldex::agents::Agent::ALL
+                .iter()
+                .map(|a| a.as_str())
+                .collect();
+            format!("no agent {name:?}; known: {}", known.join(", "))
+        })
 }
 
 impl FilterArgs {
@@ -55,6 +70,7 @@ impl FilterArgs {
             until_ms: when(&self.until, Bound::End, "--until")?,
             name: self.name.clone(),
             roots: self.roots,
+            agent: self.agent.clone(),
         })
     }
 }

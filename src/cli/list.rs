@@ -63,9 +63,14 @@ pub fn run(ctx: &Ctx, args: ListArgs, out: &mut dyn Write) -> anyhow::Result<Exi
 }
 
 fn no_sessions(ctx: &Ctx, out: &mut dyn Write) -> std::io::Result<()> {
+    let claude = ctx
+        .claude_home
+        .as_ref()
+        .map(|c| format!(", nor under {} (projects/)", c.display()))
+        .unwrap_or_default();
     writeln!(
         out,
-        "No sessions under {} (looked in {}/ and {}/).",
+        "No sessions under {} (looked in {}/ and {}/){claude}.",
         ctx.home.display(),
         layout::SESSIONS_DIR,
         layout::ARCHIVED_DIR

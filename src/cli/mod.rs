@@ -41,7 +41,14 @@ struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     home: Option<PathBuf>,
 
-    /// The index database. Defaults to rolldex.sqlite in the home.
+    /// Claude Code's folder, holding projects/. Defaults to $CLAUDE_CONFIG_DIR, else
+    /// ~/.claude.
+    #[arg(long, global = true, value_name = "DIR", env = "CLAUDE_CONFIG_DIR")]
+    claude_home: Option<PathBuf>,
+
+    /// The index database. Defaults to rolldex.sqlite in the rolldex data folder:
+    /// $ROLLDEX_HOME, else the Codex home when it is given or already holds an index, else
+    /// ~/.local/share/rolldex.
     #[arg(long, global = true, value_name = "PATH", env = "ROLLDEX_DB")]
     db: Option<PathBuf>,
 
@@ -138,6 +145,8 @@ pub struct Ctx {
     pub home: PathBuf,
     /// The index database.
     pub db: PathBuf,
+    /// Claude Code's folder (`--claude-home`, `$CLAUDE_CONFIG_DIR`, `~/.claude`).
+    pub claude_home: Option<PathBuf>,
     /// `--no-refresh`.
     pub no_refresh: bool,
     /// `--remote` / `$ROLLDEX_REMOTE`.
@@ -169,7 +178,11 @@ impl Ctx {
 
     /// The door to the home; `detailed` lists malformed lines met while indexing.
     pub fn home_with(&self, detailed: bool) -> anyhow::Result<rolldex::Home> {
-        Ok(rolldex::Home::new(&self.home)?
+        let mut home = rolldex::Home::new(&self.home)?;
+        if let Some(root) = &self.claude_home {
+            home = home.with_agent(rolldex::agents::Agent::Claude, root);
+        }
+        Ok(home
             .with_db(&self.db)
             .with_refresh(!self.no_refresh)
             .on_notice(index::notices(detailed)))
@@ -264,6 +277,8 @@ fn run(cli: Cli, local_offset: Result<UtcOffset, String>) -> anyhow::Result<Exit
         }
         _ => {}
     }
+    let explicit_home = cli.home.as_ref().is_some_and(|h| !h.as_os_str().is_empty())
+        || std::env::var_os("CODEX_HOME").is_some_and(|h| !h.is_empty());
     let home = match cli.home.filter(|h| !h.as_os_str().is_empty()) {
         Some(h) => h,
         None => rolldex::layout::default_home()
@@ -272,13 +287,21 @@ fn run(cli: Cli, local_offset: Result<UtcOffset, String>) -> anyhow::Result<Exit
     // Index rows name files by absolute path: `--home .` and `--home /abs` must agree.
     let home = std::path::absolute(&home)
         .with_context(|| format!("{}: cannot make the home path absolute", home.display()))?;
-    let db = cli
-        .db
+    let db = match cli.db.filter(|d| !d.as_os_str().is_empty()) {
+        Some(db) => db,
+        None => {
+            rolldex::index::Index::default_path(&rolldex::layout::data_dir(&home, explicit_home))
+        }
+    };
+    let claude_home = cli
+        .claude_home
         .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or_else(|| rolldex::index::Index::default_path(&home));
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".claude")))
+        .map(|d| std::path::absolute(&d).unwrap_or(d));
     let ctx = Ctx {
         home,
         db,
+        claude_home,
         no_refresh: cli.no_refresh,
         remote: cli.remote.filter(|r| !r.trim().is_empty()),
         local_offset,

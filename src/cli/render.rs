@@ -173,6 +173,10 @@ fn header(out: &mut dyn Write, t: &Transcript, head: &Header) -> std::io::Result
     if let Some(o) = &meta.originator {
         facts.push(format!("by {o}"));
     }
+    facts.push(format!(
+        "agent {}",
+        rolldex::agents::for_path(&t.resolved.path).agent()
+    ));
     if !facts.is_empty() {
         writeln!(out, "# {}", facts.join("  "))?;
     }

@@ -15,12 +15,13 @@ enum By {
     Repo,
     Day,
     Model,
+    Agent,
 }
 
 /// Arguments of `stats`.
 #[derive(Debug, clap::Args)]
 pub struct StatsArgs {
-    /// One line per repository, local day of the session's start, or model.
+    /// One line per repository, local day of the session's start, model or agent.
     #[arg(long, value_enum)]
     by: Option<By>,
     #[command(flatten)]
@@ -36,6 +37,7 @@ pub fn run(ctx: &Ctx, args: StatsArgs, out: &mut dyn Write) -> anyhow::Result<Ex
         By::Repo => GroupBy::Repo,
         By::Day => GroupBy::Day,
         By::Model => GroupBy::Model,
+        By::Agent => GroupBy::Agent,
     });
     let rows = ctx.reader()?.stats(&filters, by, ctx.offset())?;
     let key = match args.by {
@@ -43,6 +45,7 @@ pub fn run(ctx: &Ctx, args: StatsArgs, out: &mut dyn Write) -> anyhow::Result<Ex
         Some(By::Repo) => "repo",
         Some(By::Day) => "day",
         Some(By::Model) => "model",
+        Some(By::Agent) => "agent",
     };
     for r in &rows {
         if args.json {

@@ -215,13 +215,14 @@ impl Group {
     }
 }
 
-/// Brings the index at `index` up to date with the rollouts under `home`.
+/// Brings the index at `index` up to date with the sessions under `roots`: each agent with
+/// its root folder (Codex's home first; its names file is read too).
 ///
 /// `progress` is called as sessions are done, for a progress display; the library prints
 /// nothing itself.
 pub fn refresh(
     index: &mut Index,
-    home: &Path,
+    roots: &[(crate::agents::Agent, PathBuf)],
     opts: RefreshOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<RefreshReport> {
@@ -244,7 +245,12 @@ pub fn refresh(
         .map_err(db("clearing the index"))?;
     }
     let mut report = RefreshReport::default();
-    sync_names(conn, db_path, home, opts.full, &mut report)?;
+    if let Some((_, home)) = roots
+        .iter()
+        .find(|(a, _)| *a == crate::agents::Agent::Codex)
+    {
+        sync_names(conn, db_path, home, opts.full, &mut report)?;
+    }
     let failures = load_failures(conn, db_path)?;
     let known = if opts.full || opts.complete {
         None
@@ -256,7 +262,7 @@ pub fn refresh(
         dirs,
         errors: walk_errors,
         ..
-    } = super::scan::scan(home, known.as_ref());
+    } = super::scan::scan(roots, known.as_ref());
     // Rows under a folder that could not be listed are not "deleted files".
     let unlisted: Vec<PathBuf> = walk_errors
         .iter()
@@ -979,8 +985,8 @@ fn place_files(
             key,
             path,
         };
-        let id = match layout::session_id_from_path(&file.path) {
-            Some(u) => u.to_string(),
+        let id = match crate::agents::for_path(&file.path).session_id(&file.path) {
+            Some(id) => id,
             None => match known.get_or_insert_with(|| known_of(groups)).get(&file.key) {
                 Some(id) => id.clone(),
                 None if still_failing(failing.known, &file.key, file.size, file.mtime_ns) => {
@@ -1297,7 +1303,8 @@ fn load_state(tx: &Connection, key: i64) -> rusqlite::Result<SessionState> {
                 parent_id, agent_nickname, agent_role, tokens_counted,
                 bytes_images, bytes_encrypted_reasoning, bytes_compaction_history,
                 bytes_turn_context, bytes_instructions, bytes_tool_output, bytes_tool_calls,
-                bytes_messages, bytes_events, bytes_other
+                bytes_messages, bytes_events, bytes_other,
+                title_rank, last_reply, last_reply_tokens
          FROM sessions WHERE key = ?1",
         [key],
         |r| {
@@ -1323,8 +1330,12 @@ fn load_state(tx: &Connection, key: i64) -> rusqlite::Result<SessionState> {
                 ..Default::default()
             };
             let has_meta = meta.cwd.is_some() || meta.originator.is_some() || meta.git.is_some();
+            let rank: u8 = r.get::<_, i64>(35)?.clamp(0, 255) as u8;
+            let last_reply: Option<String> = r.get(36)?;
             Ok(SessionState {
                 facts: SessionFacts {
+                    hint: title.clone().filter(|_| rank > 0).map(|t| (rank, t)),
+                    last_reply: last_reply.map(|id| (id, r.get::<_, i64>(37).unwrap_or(0) as u64)),
                     title: if typed { title.clone() } else { None },
                     fallback_title: if typed { None } else { title },
                     model: r.get(2)?,
@@ -1388,6 +1399,8 @@ impl Batch<'_, '_> {
         let mut failed = None;
         // Where the last line ended: blank lines between two lines count as other.
         let mut last_end = start;
+        // How the last line's bytes were counted, while a later record of it may move them.
+        let mut counted: crate::usage::Counted = (crate::usage::Kind::Other, 0, true);
         let other = crate::usage::Kind::Other.index();
         let (offset, lines) = loop {
             let chunk = match self.feed.next() {
@@ -1410,9 +1423,24 @@ impl Batch<'_, '_> {
             for (entry, end) in chunk {
                 match entry {
                     Entry::Record(rec) => {
-                        state.bytes[other] += rec.offset.saturating_sub(last_end);
-                        crate::usage::add_line(&mut state.bytes, &rec.line, end - rec.offset);
-                        last_end = end;
+                        // One line of an agent's file may give several records: its bytes
+                        // count once, with the first, or the first that is content.
+                        if rec.offset >= last_end {
+                            state.bytes[other] += rec.offset - last_end;
+                            counted = crate::usage::count_line(
+                                &mut state.bytes,
+                                &rec.line,
+                                end - rec.offset,
+                            );
+                            last_end = end;
+                        } else {
+                            counted = crate::usage::recount_line(
+                                &mut state.bytes,
+                                counted,
+                                &rec.line,
+                                end - rec.offset,
+                            );
+                        }
                         if let RolloutItem::SessionMeta(m) = &rec.line.item {
                             resolver.offer(m);
                         }
@@ -1512,10 +1540,11 @@ fn upsert_session(
             stored_bytes, archived, compressed, parent_id, agent_nickname, agent_role,
             tokens_counted, bytes_images, bytes_encrypted_reasoning, bytes_compaction_history,
             bytes_turn_context, bytes_instructions, bytes_tool_output, bytes_tool_calls,
-            bytes_messages, bytes_events, bytes_other)
+            bytes_messages, bytes_events, bytes_other, agent, title_rank, last_reply,
+            last_reply_tokens)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
             ?18, ?19, ?20, ?21, ?22, coalesce(?23, 0), ?24, ?25, ?26, ?27, ?28, ?29, ?30,
-            ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40)
+            ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44)
          ON CONFLICT(id) DO UPDATE SET path = ?2, created_ms = ?3, updated_ms = ?4, cwd = ?5,
             originator = ?6, cli_version = ?7, source = ?8, model_provider = ?9, model = ?10,
             title = ?11, title_typed = ?12, git_commit = ?13, git_branch = ?14, git_url = ?15,
@@ -1525,7 +1554,8 @@ fn upsert_session(
             agent_nickname = ?28, agent_role = ?29, tokens_counted = ?30,
             bytes_images = ?31, bytes_encrypted_reasoning = ?32, bytes_compaction_history = ?33,
             bytes_turn_context = ?34, bytes_instructions = ?35, bytes_tool_output = ?36,
-            bytes_tool_calls = ?37, bytes_messages = ?38, bytes_events = ?39, bytes_other = ?40
+            bytes_tool_calls = ?37, bytes_messages = ?38, bytes_events = ?39, bytes_other = ?40,
+            agent = ?41, title_rank = ?42, last_reply = ?43, last_reply_tokens = ?44
          RETURNING key",
     )?;
     let b = state.bytes.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
@@ -1571,6 +1601,18 @@ fn upsert_session(
             b[7],
             b[8],
             b[9],
+            crate::agents::for_path(&primary.path).agent().as_str(),
+            state
+                .facts
+                .hint
+                .as_ref()
+                .map_or(0, |(rank, _)| i64::from(*rank)),
+            state.facts.last_reply.as_ref().map(|(id, _)| id.as_str()),
+            state
+                .facts
+                .last_reply
+                .as_ref()
+                .map_or(0, |(_, t)| *t as i64),
         ],
         |r| r.get(0),
     )

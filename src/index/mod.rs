@@ -88,14 +88,30 @@ impl Index {
         &self.path
     }
 
-    /// Brings the index up to date with the rollouts under `home`; see [`ingest`].
+    /// Brings the index up to date with the Codex rollouts under `home`; see [`ingest`].
     pub fn refresh(
         &mut self,
         home: &Path,
         opts: ingest::RefreshOptions,
         progress: &mut dyn FnMut(ingest::Progress),
     ) -> Result<ingest::RefreshReport> {
-        ingest::refresh(self, home, opts, progress)
+        ingest::refresh(
+            self,
+            &[(crate::agents::Agent::Codex, home.to_path_buf())],
+            opts,
+            progress,
+        )
+    }
+
+    /// Brings the index up to date with the sessions of every agent root (each agent with
+    /// its root folder); see [`ingest`].
+    pub fn refresh_roots(
+        &mut self,
+        roots: &[(crate::agents::Agent, PathBuf)],
+        opts: ingest::RefreshOptions,
+        progress: &mut dyn FnMut(ingest::Progress),
+    ) -> Result<ingest::RefreshReport> {
+        ingest::refresh(self, roots, opts, progress)
     }
 
     /// Follows a rollout that the archive job compressed: its rows move to the `.zst`, with

@@ -19,11 +19,10 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use crate::agents::Agent;
 use crate::error::Error;
+#[cfg(test)]
 use crate::layout;
-
-/// Deepest folder level walked under `sessions/` (YYYY/MM/DD plus room).
-const MAX_DEPTH: usize = 6;
 
 /// What the index knew of the folders and files at the last walk.
 #[derive(Debug, Default)]
@@ -72,16 +71,35 @@ fn mtime_ns(m: &fs::Metadata) -> i64 {
     m.mtime() * 1_000_000_000 + m.mtime_nsec()
 }
 
-/// Walks `sessions/` and `archived_sessions/` under `home`. With `known`, folders whose
-/// mtime did not change are not listed and their `.zst` files not examined.
-pub fn scan(home: &Path, known: Option<&Known>) -> Scan {
+/// Walks the session folders of every agent root (`roots`: each agent with its root,
+/// e.g. Codex's `sessions/` and `archived_sessions/` under its home). With `known`,
+/// folders whose mtime did not change are not listed and their `.zst` files not examined.
+pub fn scan(roots: &[(Agent, PathBuf)], known: Option<&Known>) -> Scan {
     let mut scan = Scan::default();
     let subdirs = known.map(Known::subdirs).unwrap_or_default();
-    for top in [layout::SESSIONS_DIR, layout::ARCHIVED_DIR] {
-        visit(&home.join(top), 0, known, &subdirs, &mut scan);
+    for (agent, root) in roots {
+        let connector = crate::agents::of(*agent);
+        for (top, depth) in connector.session_dirs(root) {
+            let walk = Walk {
+                known,
+                subdirs: &subdirs,
+                connector,
+                max_depth: depth,
+            };
+            walk.visit(&top, 0, &mut scan);
+        }
     }
     examine_all(&mut scan);
     scan
+}
+
+/// What a walk of one agent's folder knows.
+struct Walk<'a> {
+    known: Option<&'a Known>,
+    subdirs: &'a HashMap<&'a str, Vec<&'a str>>,
+    connector: &'static dyn crate::agents::Connector,
+    /// Deepest folder level walked (Codex: YYYY/MM/DD plus room).
+    max_depth: usize,
 }
 
 /// Below this many files, a second thread costs more than it saves.
@@ -121,79 +139,76 @@ fn examine_all(scan: &mut Scan) {
     }
 }
 
-fn visit(
-    dir: &Path,
-    depth: usize,
-    known: Option<&Known>,
-    subdirs: &HashMap<&str, Vec<&str>>,
-    scan: &mut Scan,
-) {
-    let meta = match fs::symlink_metadata(dir) {
-        Ok(m) if m.is_dir() => m,
-        // Gone since the last walk (its parent's mtime says so too), or not a folder.
-        Ok(_) => return,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return,
-        Err(e) => {
-            scan.errors.push(Error::io(dir, "listing folder", e));
-            return;
-        }
-    };
-    let mtime = mtime_ns(&meta);
-    let key = dir.to_str();
-    let unchanged = match (known, key) {
-        (Some(k), Some(key)) => k.dirs.get(key) == Some(&mtime),
-        _ => false,
-    };
-    scan.dirs.push((dir.to_path_buf(), mtime));
-    if unchanged {
-        let key = key.unwrap_or_default();
-        if let Some(files) = known.and_then(|k| k.files.get(key)) {
-            for (path, size, mtime, compressed) in files {
-                let path = PathBuf::from(path);
-                if !*compressed {
-                    // Examined after the walk, on two threads (see `examine_all`).
-                    scan.unexamined.push(scan.files.len());
+impl Walk<'_> {
+    fn visit(&self, dir: &Path, depth: usize, scan: &mut Scan) {
+        let (known, subdirs) = (self.known, self.subdirs);
+        let meta = match fs::symlink_metadata(dir) {
+            Ok(m) if m.is_dir() => m,
+            // Gone since the last walk (its parent's mtime says so too), or not a folder.
+            Ok(_) => return,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return,
+            Err(e) => {
+                scan.errors.push(Error::io(dir, "listing folder", e));
+                return;
+            }
+        };
+        let mtime = mtime_ns(&meta);
+        let key = dir.to_str();
+        let unchanged = match (known, key) {
+            (Some(k), Some(key)) => k.dirs.get(key) == Some(&mtime),
+            _ => false,
+        };
+        scan.dirs.push((dir.to_path_buf(), mtime));
+        if unchanged {
+            let key = key.unwrap_or_default();
+            if let Some(files) = known.and_then(|k| k.files.get(key)) {
+                for (path, size, mtime, compressed) in files {
+                    let path = PathBuf::from(path);
+                    if !*compressed {
+                        // Examined after the walk, on two threads (see `examine_all`).
+                        scan.unexamined.push(scan.files.len());
+                    }
+                    scan.files.push((path, Ok((*size, *mtime))));
                 }
-                scan.files.push((path, Ok((*size, *mtime))));
             }
-        }
-        if depth < MAX_DEPTH {
-            for sub in subdirs.get(key).into_iter().flatten() {
-                visit(Path::new(sub), depth + 1, known, subdirs, scan);
+            if depth < self.max_depth {
+                for sub in subdirs.get(key).into_iter().flatten() {
+                    self.visit(Path::new(sub), depth + 1, scan);
+                }
             }
-        }
-        return;
-    }
-    scan.listed += 1;
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            scan.errors.push(Error::io(dir, "listing folder", e));
             return;
         }
-    };
-    for entry in entries {
-        let entry = match entry {
+        scan.listed += 1;
+        let entries = match fs::read_dir(dir) {
             Ok(e) => e,
             Err(e) => {
                 scan.errors.push(Error::io(dir, "listing folder", e));
-                continue;
+                return;
             }
         };
-        // file_type() does not follow symlinks: a linked folder is not descended into.
-        let Ok(ft) = entry.file_type() else { continue };
-        if ft.is_dir() {
-            if depth < MAX_DEPTH {
-                visit(&entry.path(), depth + 1, known, subdirs, scan);
+        for entry in entries {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    scan.errors.push(Error::io(dir, "listing folder", e));
+                    continue;
+                }
+            };
+            // file_type() does not follow symlinks: a linked folder is not descended into.
+            let Ok(ft) = entry.file_type() else { continue };
+            if ft.is_dir() {
+                if depth < self.max_depth {
+                    self.visit(&entry.path(), depth + 1, scan);
+                }
+            } else if ft.is_file()
+                && entry
+                    .file_name()
+                    .to_str()
+                    .is_some_and(|n| self.connector.is_session_name(n))
+            {
+                let found = entry.metadata().map(|m| (m.len() as i64, mtime_ns(&m)));
+                scan.files.push((entry.path(), found));
             }
-        } else if ft.is_file()
-            && entry
-                .file_name()
-                .to_str()
-                .is_some_and(layout::is_rollout_name)
-        {
-            let found = entry.metadata().map(|m| (m.len() as i64, mtime_ns(&m)));
-            scan.files.push((entry.path(), found));
         }
     }
 }
@@ -230,7 +245,8 @@ mod tests {
             ));
             fs::write(&z, "z").expect("write");
         }
-        let first = scan(home.path(), None);
+        let roots = [(Agent::Codex, home.path().to_path_buf())];
+        let first = scan(&roots, None);
         assert!(first.errors.is_empty());
         let seen = by_path(&first);
         assert_eq!(seen.len(), plain.len() + 4);
@@ -256,7 +272,7 @@ mod tests {
         for p in grown {
             fs::write(p, "x\nmore\n").expect("append");
         }
-        let again = scan(home.path(), Some(&known));
+        let again = scan(&roots, Some(&known));
         assert_eq!(again.listed, 0, "no folder changed");
         assert!(again.unexamined.is_empty());
         let now = by_path(&again);

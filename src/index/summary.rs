@@ -37,6 +37,12 @@ pub struct SessionFacts {
     pub title: Option<String>,
     /// Files without events: the first user message that is not injected context.
     pub fallback_title: Option<String>,
+    /// A title written in the file (rank 1 by the agent, 2 by the person), which beats
+    /// the first prompt: the highest rank, the latest of a rank.
+    pub hint: Option<(u8, String)>,
+    /// The last reply whose usage was counted, with its tokens: a later line of the same
+    /// reply replaces its count instead of adding to it.
+    pub last_reply: Option<(String, u64)>,
     /// The last model a turn used.
     pub model: Option<String>,
     /// Cumulative tokens: the last `token_count` total, else the last
@@ -57,7 +63,11 @@ pub struct SessionFacts {
 impl SessionFacts {
     /// The title to show: the first typed message, else the first non-injected user item.
     pub fn best_title(&self) -> Option<&str> {
-        self.title.as_deref().or(self.fallback_title.as_deref())
+        self.hint
+            .as_ref()
+            .map(|(_, t)| t.as_str())
+            .or(self.title.as_deref())
+            .or(self.fallback_title.as_deref())
     }
 
     /// Takes in one parsed line; returns what it adds to search, if anything.
@@ -111,6 +121,23 @@ impl SessionFacts {
                 "inter_agent_communication",
                 clip(&m.text, MESSAGE_CHARS).to_string(),
             ),
+            RolloutItem::ReplyUsage { reply, tokens } => {
+                match &self.last_reply {
+                    Some((last, counted)) if last == reply => {
+                        self.tokens = self.tokens.saturating_sub(*counted) + tokens;
+                    }
+                    _ => self.tokens += tokens,
+                }
+                self.last_reply = Some((reply.clone(), *tokens));
+                None
+            }
+            RolloutItem::TitleHint { text, rank } => {
+                let t = one_line(text, TITLE_CHARS);
+                if !t.is_empty() && self.hint.as_ref().is_none_or(|(r, _)| rank >= r) {
+                    self.hint = Some((*rank, t));
+                }
+                None
+            }
             RolloutItem::SessionMeta(_)
             | RolloutItem::State
             | RolloutItem::TokenUsageRecord { .. }

@@ -28,10 +28,16 @@ pub use url::{Address, TlsMode};
 
 /// Every migration of the team archive's schema, in order: migration `i` brings it to
 /// version `i + 1`.
-pub const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_team_archive",
-    include_str!("../../migrations/postgres/0001_team_archive.sql"),
-)];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_team_archive",
+        include_str!("../../migrations/postgres/0001_team_archive.sql"),
+    ),
+    (
+        "0002_agent",
+        include_str!("../../migrations/postgres/0002_agent.sql"),
+    ),
+];
 
 /// The schema version this build writes.
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
@@ -329,6 +335,7 @@ impl Team {
             None => ("NULL::text".to_string(), "1"),
             Some(GroupBy::Repo) => ("s.repo_key".to_string(), "2 DESC, 1"),
             Some(GroupBy::Model) => ("s.model".to_string(), "2 DESC, 1"),
+            Some(GroupBy::Agent) => ("s.agent".to_string(), "2 DESC, 1"),
             Some(GroupBy::Day) => {
                 let secs = w.param(i64::from(offset.whole_seconds()));
                 (
@@ -418,6 +425,7 @@ impl Team {
                 let (key, order) = match by {
                     UsageBy::Session => ("s.id".to_string(), "3 DESC, 1 LIMIT 1000"),
                     UsageBy::Repo => ("s.repo_key".to_string(), "3 DESC, 1"),
+                    UsageBy::Agent => ("s.agent".to_string(), "3 DESC, 1"),
                     UsageBy::Month => {
                         let secs = w.param(i64::from(offset.whole_seconds()));
                         (
@@ -579,8 +587,8 @@ fn describe(e: &postgres::Error) -> String {
 const SESSION_COLUMNS: &str = "s.id, s.rel_path, s.created_ms, s.updated_ms, s.cwd, s.repo_key, \
      s.git_url, s.git_branch, s.git_commit, s.title, s.source, s.model, s.items, s.messages, \
      s.tool_calls, s.errors, s.tokens, s.raw_bytes, s.stored_bytes, s.archived, \
-     s.forked_from_id, s.name, s.parent_id, s.agent_nickname, s.agent_role, s.host";
-const SESSION_COLUMN_COUNT: usize = 26;
+     s.forked_from_id, s.name, s.parent_id, s.agent_nickname, s.agent_role, s.host, s.agent";
+const SESSION_COLUMN_COUNT: usize = 27;
 
 fn session_from_row(r: &Row) -> Session {
     Session {
@@ -613,6 +621,7 @@ fn session_from_row(r: &Row) -> Session {
         agent_role: r.get(24),
         pinned: false,
         host: r.get(25),
+        agent: r.get(26),
     }
 }
 
@@ -750,6 +759,10 @@ impl Where {
         }
         if f.roots {
             w.sql.push("s.parent_id IS NULL".into());
+        }
+        if let Some(agent) = &f.agent {
+            let p = w.param(agent.clone());
+            w.sql.push(format!("s.agent = {p}"));
         }
         Ok(w)
     }

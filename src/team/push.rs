@@ -248,10 +248,10 @@ fn send_session(
             raw_bytes, stored_bytes, sha256, items_through, pushed_at, bytes_images,
             bytes_encrypted_reasoning, bytes_compaction_history, bytes_turn_context,
             bytes_instructions, bytes_tool_output, bytes_tool_calls, bytes_messages,
-            bytes_events, bytes_other)
+            bytes_events, bytes_other, agent)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
             $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, now(), ($29::int8[])[1], ($29::int8[])[2], ($29::int8[])[3],
-            ($29::int8[])[4], ($29::int8[])[5], ($29::int8[])[6], ($29::int8[])[7], ($29::int8[])[8], ($29::int8[])[9], ($29::int8[])[10])
+            ($29::int8[])[4], ($29::int8[])[5], ($29::int8[])[6], ($29::int8[])[7], ($29::int8[])[8], ($29::int8[])[9], ($29::int8[])[10], $30)
          ON CONFLICT (id) DO UPDATE SET host = $2, rel_path = $3, created_ms = $4,
             updated_ms = $5, cwd = $6, repo_key = $7, git_url = $8, git_branch = $9,
             git_commit = $10, title = $11, source = $12, model = $13, items = $14,
@@ -262,7 +262,7 @@ fn send_session(
             bytes_encrypted_reasoning = ($29::int8[])[2], bytes_compaction_history = ($29::int8[])[3],
             bytes_turn_context = ($29::int8[])[4], bytes_instructions = ($29::int8[])[5],
             bytes_tool_output = ($29::int8[])[6], bytes_tool_calls = ($29::int8[])[7], bytes_messages = ($29::int8[])[8],
-            bytes_events = ($29::int8[])[9], bytes_other = ($29::int8[])[10]",
+            bytes_events = ($29::int8[])[9], bytes_other = ($29::int8[])[10], agent = $30",
         &[
             id,
             &opts.host,
@@ -293,6 +293,7 @@ fn send_session(
             &sha,
             &items_through,
             &kinds,
+            &s.agent,
         ],
     )?;
 

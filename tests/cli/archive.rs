@@ -429,7 +429,7 @@ fn two_indexers_at_once_do_not_duplicate_items() {
     let home = tempfile::tempdir().expect("tmp");
     archive::generate(home.path(), 120, 3);
     let spawn = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_rolldex"))
+        crate::util::rolldex()
             .arg("--home")
             .arg(home.path())
             .args(["index", "--json"])
@@ -549,7 +549,7 @@ fn the_index_can_live_elsewhere() {
     archive::generate(home.path(), 3, 8);
     let elsewhere = tempfile::tempdir().expect("tmp");
     let db = elsewhere.path().join("sub/my.sqlite");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rolldex"))
+    let out = crate::util::rolldex()
         .arg("--home")
         .arg(home.path())
         .args(["list", "--json"])

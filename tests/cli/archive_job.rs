@@ -267,6 +267,7 @@ fn a_failure_on_one_file_keeps_its_original_and_exits_1() {
         home.path().display()
     );
     let out = Command::new("bash")
+        .env("CLAUDE_CONFIG_DIR", crate::util::NO_AGENT_ROOT)
         .arg("-c")
         .arg(&script)
         .output()

@@ -207,6 +207,7 @@ fn without_privileges(home: &Path, args: &[&str]) -> (i32, String, String) {
         Command::new(bin)
     };
     let out = cmd
+        .env("CLAUDE_CONFIG_DIR", crate::util::NO_AGENT_ROOT)
         .arg("--home")
         .arg(home)
         .args(args)

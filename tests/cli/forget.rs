@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -314,7 +314,7 @@ fn a_live_session_and_the_parent_of_a_kept_subagent_are_never_forgotten() {
 
     // A live recording is never touched, and keeps recording.
     let home = copied_home();
-    let mut rec = Command::new(env!("CARGO_BIN_EXE_rolldex"))
+    let mut rec = crate::util::rolldex()
         .arg("--home")
         .arg(home.path())
         .args(["record", "--cwd", "/"])

@@ -135,7 +135,8 @@ fn home_with_word(word: &str) -> (tempfile::TempDir, String) {
 
 fn pick_command(home: &Path, out: &Path) -> String {
     format!(
-        "{} --home {} pick > {}; echo EXIT=$?",
+        "{} {} --home {} pick > {}; echo EXIT=$?",
+        crate::util::ISOLATED,
         env!("CARGO_BIN_EXE_rolldex"),
         home.display(),
         out.display()
@@ -193,6 +194,7 @@ fn esc_prints_nothing_exits_non_zero_and_leaves_a_usable_terminal() {
 fn without_a_terminal_pick_says_so_and_exits_2() {
     let home = tempfile::tempdir().expect("tmp");
     let out = Command::new("setsid")
+        .env("CLAUDE_CONFIG_DIR", crate::util::NO_AGENT_ROOT)
         .arg(env!("CARGO_BIN_EXE_rolldex"))
         .arg("--home")
         .arg(home.path())
@@ -222,7 +224,8 @@ fn pick_finds_a_session_in_a_team_archive_from_an_empty_home() {
     let t = Tmux::new();
     t.shell();
     let cmd = format!(
-        "{} --home {} --remote '{url}' pick > {}; echo EXIT=$?",
+        "{} {} --home {} --remote '{url}' pick > {}; echo EXIT=$?",
+        crate::util::ISOLATED,
         env!("CARGO_BIN_EXE_rolldex"),
         empty.path().display(),
         out.display()

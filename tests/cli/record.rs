@@ -201,6 +201,7 @@ fn a_write_error_is_reported_not_swallowed() {
         input_file.display()
     );
     let out = Command::new("bash")
+        .env("CLAUDE_CONFIG_DIR", crate::util::NO_AGENT_ROOT)
         .arg("-c")
         .arg(&script)
         .output()

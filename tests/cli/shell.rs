@@ -54,7 +54,8 @@ fn on_a_terminal(home: &std::path::Path, args: &str, env: &[(&str, &str)]) -> St
         home.display()
     );
     let mut c = Command::new("script");
-    c.args(["-qec", &cmd, "/dev/null"])
+    c.env("CLAUDE_CONFIG_DIR", crate::util::NO_AGENT_ROOT)
+        .args(["-qec", &cmd, "/dev/null"])
         .env_remove("NO_COLOR")
         .env_remove("CLICOLOR_FORCE")
         .env("TERM", "xterm-256color");
@@ -91,7 +92,7 @@ fn colour_follows_the_terminal_no_color_and_the_flag() {
     // Off a terminal: plain unless forced.
     let piped = ok(home.path(), &["search", "widget"], b"");
     assert!(!piped.contains(esc));
-    let forced = Command::new(env!("CARGO_BIN_EXE_rolldex"))
+    let forced = crate::util::rolldex()
         .args(["--home"])
         .arg(home.path())
         .args(["search", "widget"])
@@ -126,6 +127,7 @@ fn long_jobs_show_progress_on_a_terminal_and_never_off_one() {
             home.path().display()
         );
         let out = Command::new("script")
+            .env("CLAUDE_CONFIG_DIR", crate::util::NO_AGENT_ROOT)
             .args(["-qec", &cmd, "/dev/null"])
             .env("TERM", "xterm-256color")
             .output()

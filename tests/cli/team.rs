@@ -8,7 +8,7 @@ use std::fs;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -320,7 +320,7 @@ fn a_killed_or_cut_off_push_leaves_the_archive_whole_and_the_next_completes_it()
     ok(h, &["index"], b"");
     let mut rng = Rng::new(77);
     for k in 0..6 {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rolldex"))
+        let mut child = crate::util::rolldex()
             .args(["--home"])
             .arg(h)
             .args(["push", "--to", &url, "--host-name", "box"])

@@ -52,9 +52,24 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// Where the tests point the other agents' roots: nowhere, so that a machine's own
+/// `~/.claude` never reaches a test. A test that wants Claude Code sessions passes
+/// `--claude-home`.
+pub const NO_AGENT_ROOT: &str = "/nonexistent/rolldex-tests";
+
+/// The same, for a command line run by a shell (tmux, `script`, `bash -c`).
+pub const ISOLATED: &str = "CLAUDE_CONFIG_DIR=/nonexistent/rolldex-tests";
+
+/// The real binary, with the other agents' roots pointed nowhere (see [`NO_AGENT_ROOT`]).
+pub fn rolldex() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_rolldex"));
+    c.env("CLAUDE_CONFIG_DIR", NO_AGENT_ROOT);
+    c
+}
+
 /// `rolldex --home HOME ARGS...` with stdin, returning its output.
 pub fn run(home: &Path, args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rolldex"))
+    let mut child = rolldex()
         .arg("--home")
         .arg(home)
         .args(args)
