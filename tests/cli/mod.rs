@@ -1,5 +1,6 @@
 //! One module per area of the command line.
 
+mod agents;
 mod archive;
 mod archive_job;
 mod bad_input;

@@ -1,0 +1,262 @@
+//! Every agent's sessions in one archive: a HOME with Claude Code's `~/.claude` (and no
+//! `~/.codex`) is listed, searched, shown, exported and counted like a Codex home, and a
+//! home with both agents answers over both.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::Value;
+
+use crate::util::archive::json_lines;
+use crate::util::{copy_tree, rolldex};
+
+const SESSION: &str = "0b5e1c2d-1111-4222-8333-444455556666";
+const SCREENSHOT: &str = "9f8e7d6c-aaaa-4bbb-8ccc-ddddeeeeffff";
+
+/// A fresh HOME holding a copy of the Claude Code fixture as `~/.claude`.
+fn claude_home() -> tempfile::TempDir {
+    let home = tempfile::tempdir().expect("tmp");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude");
+    copy_tree(
+        &fixture.join("projects"),
+        &home.path().join(".claude/projects"),
+    );
+    home
+}
+
+/// `rolldex ARGS` as a new user runs it: HOME is `home`, nothing else is set.
+fn as_user(home: &Path, args: &[&str]) -> Output {
+    rolldex()
+        .args(args)
+        .env("HOME", home)
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .env_remove("CODEX_HOME")
+        .env_remove("ROLLDEX_HOME")
+        .env_remove("ROLLDEX_DB")
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("ROLLDEX_REMOTE")
+        .output()
+        .expect("run rolldex")
+}
+
+fn ok_as_user(home: &Path, args: &[&str]) -> String {
+    let out = as_user(home, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn by_id(rows: &[Value]) -> std::collections::BTreeMap<String, Value> {
+    rows.iter()
+        .map(|r| (r["id"].as_str().expect("id").to_string(), r.clone()))
+        .collect()
+}
+
+#[test]
+fn a_home_with_only_claude_code_lists_searches_shows_exports_and_counts_it() {
+    let home = claude_home();
+    let h = home.path();
+    let out = as_user(h, &["list", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    // The glued and the broken line are reported with their path and line.
+    assert!(err.contains(&format!("{SCREENSHOT}.jsonl:2")), "{err}");
+    let rows = by_id(&json_lines(&String::from_utf8_lossy(&out.stdout)));
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    for r in rows.values() {
+        assert_eq!(r["agent"], "claude", "{r}");
+    }
+    let s = &rows[SESSION];
+    assert_eq!(
+        s["title"], "ws reconnect flake",
+        "the custom title wins: {s}"
+    );
+    assert_eq!(s["cwd"], "/home/ann/relay");
+    assert_eq!(s["branch"], "ws-fix");
+    assert_eq!(s["model"], "claude-sonnet-4-5-20250929");
+    assert_eq!(
+        s["tokens"], 4455,
+        "each reply once, with its last usage: {s}"
+    );
+    let sub = &rows["agent-a1b2c3d4"];
+    assert_eq!(sub["parent_id"], SESSION, "a 2.1 subagent: {sub}");
+    assert_eq!(sub["cwd"], "/home/ann/relay/crates/ws");
+    let orphan = &rows["agent-e5f6a7b8"];
+    assert_eq!(
+        orphan["parent_id"], "7c9d0000-0000-4000-8000-00000000dead",
+        "a 2.0 subagent whose parent is gone stays: {orphan}"
+    );
+    let shot = &rows[SCREENSHOT];
+    assert_eq!(shot["title"], "What is in this screenshot?");
+    assert_eq!(shot["tokens"], 120);
+    assert!(shot["branch"].is_null(), "an empty gitBranch is no branch");
+
+    // Nothing was made under ~/.codex: the index is in the rolldex data folder.
+    assert!(!h.join(".codex").exists());
+    assert!(h.join(".local/share/rolldex/rolldex.sqlite").is_file());
+
+    // Search: the words said, the stored tool output; never the torn last line.
+    for (word, id) in [
+        ("quasarflux", SESSION),
+        ("reset_storedoutputword", SESSION),
+        ("subagentword", "agent-a1b2c3d4"),
+        ("orphanword", "agent-e5f6a7b8"),
+        ("screenshotword", SCREENSHOT),
+    ] {
+        let hits = json_lines(&ok_as_user(h, &["search", word, "--json"]));
+        assert!(
+            hits.iter().any(|x| x["id"] == id && x["agent"] == "claude"),
+            "{word}: {hits:?}"
+        );
+    }
+    assert!(json_lines(&ok_as_user(h, &["search", "tornwordzzz", "--json"])).is_empty());
+    assert!(json_lines(&ok_as_user(h, &["search", "iVBORw0KGgo", "--json"])).is_empty());
+
+    // Show: the header names the agent; a Bash call reads as a command; context is context.
+    let shown = ok_as_user(h, &["show", "0b5e1c2d"]);
+    for want in [
+        "agent claude",
+        "# title: ws reconnect flake",
+        "$ cargo test -p relay",
+        "test result: FAILED. 11 passed; 1 failed",
+        "thinking: The quasarflux jitter never resets",
+        "user: Fix the websocket reconnect flake in relay",
+        "context: Caveat:",
+        "agent-a1b2c3d4",
+    ] {
+        assert!(shown.contains(want), "missing {want:?} in:\n{shown}");
+    }
+    assert!(!shown.contains("user: Caveat"), "{shown}");
+    let shot = ok_as_user(h, &["show", SCREENSHOT]);
+    assert!(
+        shot.contains("[image/png, "),
+        "an image is a placeholder: {shot}"
+    );
+    assert!(!shot.contains("iVBORw0KGgo"), "{shot}");
+    let sub = ok_as_user(h, &["show", "agent-a1b2"]);
+    assert!(
+        sub.contains(&format!("subagent [a1b2c3d4] of {SESSION}")),
+        "{sub}"
+    );
+
+    // Export: the agent in the document.
+    let doc: Value = serde_json::from_str(&ok_as_user(h, &["export", SESSION, "--format", "json"]))
+        .expect("json");
+    assert_eq!(doc["session"]["agent"], "claude");
+    assert!(
+        doc["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|i| i["kind"] == "command" && i["text"] == "cargo test -p relay"),
+        "{doc}"
+    );
+    let md = ok_as_user(h, &["export", SESSION]);
+    assert!(md.contains("- **Agent:** claude"), "{md}");
+
+    // Stats and du by agent; du would archive none of another agent's files in place.
+    let stats = json_lines(&ok_as_user(h, &["stats", "--by", "agent", "--json"]));
+    assert_eq!(stats.len(), 1, "{stats:?}");
+    assert_eq!(stats[0]["agent"], "claude");
+    assert_eq!(stats[0]["sessions"], 4);
+    let du: Value = serde_json::from_str(ok_as_user(h, &["du", "--by", "agent", "--json"]).trim())
+        .expect("json");
+    assert_eq!(du["by_agent"][0]["agent"], "claude", "{du}");
+    assert_eq!(du["archive"]["archivable_raw_bytes"], 0, "{du}");
+    let listed = ok_as_user(h, &["list", "--agent", "codex"]);
+    assert!(listed.contains("No sessions match"), "{listed}");
+    let bad = as_user(h, &["list", "--agent", "nobody"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn an_appended_claude_session_continues_from_its_offset_and_counts_a_reply_once() {
+    let home = claude_home();
+    let h = home.path();
+    ok_as_user(h, &["index"]);
+    let file = h.join(format!(".claude/projects/-home-ann-relay/{SESSION}.jsonl"));
+    // The torn line completes, and the last reply streams one more line with its final
+    // usage (msg_03: 5 + 50 + 0 + 2000 = 2055 before, 5 + 80 + 0 + 2000 = 2085 now).
+    let text = fs::read_to_string(&file).expect("read");
+    let torn_at = text.rfind('\n').expect("a newline") + 1;
+    let whole = serde_json::json!({"type":"user","sessionId":SESSION,"cwd":"/home/ann/relay",
+        "timestamp":"2025-11-20T10:06:00.000Z","message":{"role":"user","content":"tornwordzzz later"}});
+    // The torn tail is replaced by its whole line: what was indexed before it stays byte
+    // for byte, as when Claude Code finishes writing it.
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .open(&file)
+        .expect("open");
+    f.set_len(torn_at as u64).expect("truncate the torn tail");
+    use std::io::{Seek, SeekFrom};
+    f.seek(SeekFrom::End(0)).expect("seek");
+    writeln!(f, "{whole}").expect("write");
+    let more = serde_json::json!({"type":"assistant","sessionId":SESSION,"cwd":"/home/ann/relay",
+        "timestamp":"2025-11-20T10:06:01.000Z","message":{"id":"msg_03","model":"claude-sonnet-4-5-20250929",
+        "role":"assistant","content":[{"type":"text","text":"And a test for it (appendedword)."}],
+        "usage":{"input_tokens":5,"output_tokens":80,"cache_creation_input_tokens":0,"cache_read_input_tokens":2000}}});
+    writeln!(f, "{more}").expect("append");
+    drop(f);
+    let out = as_user(h, &["index", "--json"]);
+    let report: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).expect("json");
+    assert_eq!(report["files_opened"], 1, "{report}");
+    let rows = by_id(&json_lines(&ok_as_user(h, &["list", "--json"])));
+    assert_eq!(
+        rows[SESSION]["tokens"],
+        4455 - 2055 + 2085,
+        "{}",
+        rows[SESSION]
+    );
+    for word in ["tornwordzzz", "appendedword"] {
+        let hits = json_lines(&ok_as_user(h, &["search", word, "--json"]));
+        assert_eq!(hits.len(), 1, "{word}: {hits:?}");
+    }
+    // A full rebuild agrees with the incremental one.
+    ok_as_user(h, &["index", "--full"]);
+    let again = by_id(&json_lines(&ok_as_user(h, &["list", "--json"])));
+    assert_eq!(again[SESSION]["tokens"], rows[SESSION]["tokens"]);
+}
+
+#[test]
+fn a_word_said_to_codex_and_to_claude_code_finds_both_and_each_says_its_agent() {
+    let home = claude_home();
+    let h = home.path();
+    let codex = h.join(".codex");
+    copy_tree(&crate::util::fixture_home(), &codex);
+    // A Codex session saying the word the Claude Code session says.
+    let day = codex.join("sessions/2025/11/21");
+    fs::create_dir_all(&day).expect("mkdir");
+    let id = "019ab000-0000-7000-8000-00000000c0de";
+    let lines = [
+        serde_json::json!({"timestamp":"2025-11-21T09:00:00.000Z","type":"session_meta",
+            "payload":{"id":id,"timestamp":"2025-11-21T09:00:00.000Z","cwd":"/home/ann/relay"}}),
+        serde_json::json!({"timestamp":"2025-11-21T09:00:01.000Z","type":"response_item",
+            "payload":{"type":"message","role":"assistant","content":[
+                {"type":"output_text","text":"The quasarflux backoff is in relay."}]}}),
+    ];
+    fs::write(
+        day.join(format!("rollout-2025-11-21T09-00-00-{id}.jsonl")),
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .expect("write");
+    let hits = json_lines(&ok_as_user(h, &["search", "quasarflux", "--json"]));
+    let agents: std::collections::BTreeSet<&str> =
+        hits.iter().filter_map(|x| x["agent"].as_str()).collect();
+    assert_eq!(
+        agents.into_iter().collect::<Vec<_>>(),
+        ["claude", "codex"],
+        "{hits:?}"
+    );
+    let stats = json_lines(&ok_as_user(h, &["stats", "--by", "agent", "--json"]));
+    assert_eq!(stats.len(), 2, "{stats:?}");
+    // An existing ~/.codex without an index: the index still goes to the data folder.
+    assert!(!codex.join("rolldex.sqlite").exists());
+    assert!(h.join(".local/share/rolldex/rolldex.sqlite").is_file());
+}
