@@ -106,6 +106,9 @@ pub fn plan(home: &mut Home, policy: &Policy, now_ms: i64) -> Result<Plan> {
             newest += 1;
         }
         kept |= policy.keep_pinned && s.pinned;
+        // Another agent's files are its own: forget never moves them.
+        kept |= crate::agents::Agent::parse(&s.agent)
+            .is_some_and(|a| !crate::agents::of(a).forget_moves_originals());
         kept |= policy.keep_named && s.name.is_some();
         if kept {
             keep.insert(s.id.clone());

@@ -446,7 +446,20 @@ impl Home {
                 Err(e) => (self.notify)(Notice::IndexUnavailable(&e)),
             }
         }
-        self.resolve_by_file_names(reference, &parsed)
+        match self.resolve_by_file_names(reference, &parsed) {
+            // Only Codex names its files by session id: another agent's session is found
+            // through the index, built for it now.
+            Err(Error::SessionNotFound { .. })
+                if !self.has_index()
+                    && !crate::index::scan::scan(&self.others, None)
+                        .files
+                        .is_empty() =>
+            {
+                self.refresh(RefreshOptions::default())?;
+                self.resolve(reference)
+            }
+            other => other,
+        }
     }
 
     /// Resolution in the team archive: the id, an id prefix or a name. The path is where
@@ -478,7 +491,7 @@ impl Home {
             1 => {
                 let s = found.remove(0);
                 Ok(Resolved {
-                    path: self.path.join(&s.path),
+                    path: self.place_of(&s.path)?,
                     id: Some(s.id.clone()),
                     session: Some(s),
                 })
@@ -522,6 +535,41 @@ impl Home {
         team.download(id, tmp.as_file_mut(), &path)?;
         self.downloads.push(tmp);
         Ok(path)
+    }
+
+    /// Where a session of a team archive goes on this machine: its path there is
+    /// relative to its agent's root (`sessions/…` under the Codex home, `claude/projects/…`
+    /// under Claude Code's). Only plain relative names are taken: an archive naming `..`
+    /// or an absolute path could otherwise write anywhere.
+    fn place_of(&self, rel: &str) -> Result<PathBuf> {
+        let p = Path::new(rel);
+        if rel.is_empty()
+            || p.components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(Error::BadArgument(format!(
+                "the team archive names an unsafe path for a session: {rel:?}"
+            )));
+        }
+        let mut parts = p.components();
+        let first = parts.next().and_then(|c| c.as_os_str().to_str());
+        if let Some((_, root)) = self.others.iter().find(|(a, _)| Some(a.as_str()) == first) {
+            return Ok(root.join(parts.as_path()));
+        }
+        Ok(self.path.join(p))
+    }
+
+    /// Where a session file of this machine goes in a team archive: see
+    /// [`Home::place_of`].
+    pub fn rel_of(&self, path: &Path) -> String {
+        for (agent, root) in &self.others {
+            if let Ok(rel) = path.strip_prefix(root) {
+                let rel = rel.to_string_lossy();
+                let rel = rel.strip_suffix(".zst").unwrap_or(&rel);
+                return format!("{agent}/{rel}");
+            }
+        }
+        crate::team::push::rel_path(&self.path, path)
     }
 
     /// Downloads a team archive's session into this home at `target` (its place under
@@ -736,6 +784,28 @@ impl Home {
             found.path
         };
         std::fs::canonicalize(&plain).map_err(|e| Error::io(&plain, "resolving the path", e))
+    }
+
+    /// The shell command that continues a session in its agent (`codex resume ID`,
+    /// `cd DIR && claude --resume ID`), after [`Home::resume`] made its file ready. A
+    /// subagent is continued through the session that spawned it.
+    pub fn resume_command(&mut self, reference: &str) -> Result<String> {
+        let path = self.resume(reference)?;
+        let found = self.resolve(reference)?;
+        let connector = crate::agents::for_path(&path);
+        let session = found.session.clone();
+        let parent_id = session.as_ref().and_then(|s| s.parent_id.clone());
+        let parent = match &parent_id {
+            Some(p) => self.session(p).ok().flatten(),
+            None => None,
+        };
+        Ok(connector.resume_command(
+            found.id.as_deref().unwrap_or_default(),
+            session.as_ref().and_then(|s| s.cwd.as_deref()),
+            parent_id
+                .as_deref()
+                .map(|p| (p, parent.as_ref().and_then(|s| s.cwd.as_deref()))),
+        ))
     }
 
     /// Names a session: appends one line to the home's `session_index.jsonl` (see

@@ -75,11 +75,26 @@ impl Connector for Claude {
         false
     }
 
+    fn forget_moves_originals(&self) -> bool {
+        false
+    }
+
     fn parser(&self, path: &Path) -> Box<dyn LineParser> {
         Box::new(Lines::new(path))
     }
 
-    fn resume_command(&self, id: &str, cwd: Option<&str>) -> String {
+    fn resume_command(
+        &self,
+        id: &str,
+        cwd: Option<&str>,
+        parent: Option<(&str, Option<&str>)>,
+    ) -> String {
+        // A subagent is part of its session's conversation: that is what continues, in
+        // that session's folder (`claude --resume` looks for it under the project).
+        let (id, cwd) = match parent {
+            Some((p, parent_cwd)) => (p, parent_cwd.or(cwd)),
+            None => (id, cwd),
+        };
         match cwd {
             Some(dir) => format!("cd {} && claude --resume {id}", super::shell_quote(dir)),
             None => format!("claude --resume {id}"),

@@ -53,11 +53,21 @@ impl Connector for Codex {
         true
     }
 
+    fn forget_moves_originals(&self) -> bool {
+        true
+    }
+
     fn parser(&self, _path: &Path) -> Box<dyn LineParser> {
         Box::new(Lines)
     }
 
-    fn resume_command(&self, id: &str, _cwd: Option<&str>) -> String {
+    fn resume_command(
+        &self,
+        id: &str,
+        _cwd: Option<&str>,
+        _parent: Option<(&str, Option<&str>)>,
+    ) -> String {
+        // A Codex subagent is a thread of its own: it resumes by its own id.
         format!("codex resume {id}")
     }
 }

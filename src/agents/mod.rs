@@ -73,10 +73,20 @@ pub trait Connector: Sync {
     /// Whether rolldex may compress this agent's files in place: only when the agent
     /// itself reads `.zst` files.
     fn compress_in_place(&self) -> bool;
+    /// Whether `forget` may move the agent's own files into rolldex's trash: only for an
+    /// agent whose home rolldex shares (Codex). Another agent's files are never moved;
+    /// what rolldex retires of them is its own preserved copies.
+    fn forget_moves_originals(&self) -> bool;
     /// A parser for the lines of `path`.
     fn parser(&self, path: &Path) -> Box<dyn LineParser>;
-    /// The shell command that continues session `id`, which ran in `cwd`.
-    fn resume_command(&self, id: &str, cwd: Option<&str>) -> String;
+    /// The shell command that continues session `id`, which ran in `cwd`; for a subagent,
+    /// `parent` is the session that spawned it, with the folder that one ran in.
+    fn resume_command(
+        &self,
+        id: &str,
+        cwd: Option<&str>,
+        parent: Option<(&str, Option<&str>)>,
+    ) -> String;
 }
 
 /// Every connector; [`for_path`] asks them in this order, Codex last (its rollouts are the

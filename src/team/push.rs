@@ -239,7 +239,7 @@ fn send_session(
     if let Some(other) = kinds.last_mut() {
         *other += (raw_bytes - classified).max(0);
     }
-    let rel = rel_path(home.path(), path);
+    let rel = home.rel_of(path);
     let items_through = items.last().map_or(items_from, |i| i.seq.max(items_from));
     tx.execute(
         "INSERT INTO sessions (id, host, rel_path, created_ms, updated_ms, cwd, repo_key, git_url,

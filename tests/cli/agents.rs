@@ -256,6 +256,21 @@ fn a_word_said_to_codex_and_to_claude_code_finds_both_and_each_says_its_agent() 
     );
     let stats = json_lines(&ok_as_user(h, &["stats", "--by", "agent", "--json"]));
     assert_eq!(stats.len(), 2, "{stats:?}");
+    // Each continues in its own agent; a Claude Code subagent through its session.
+    assert_eq!(
+        ok_as_user(h, &["resume", id, "--command"]).trim(),
+        format!("codex resume {id}")
+    );
+    assert_eq!(
+        ok_as_user(h, &["resume", "agent-a1b2", "--command"]).trim(),
+        format!("cd /home/ann/relay && claude --resume {SESSION}")
+    );
+    let path = ok_as_user(h, &["resume", "0b5e1c2d"]);
+    assert!(
+        path.trim()
+            .ends_with(&format!(".claude/projects/-home-ann-relay/{SESSION}.jsonl")),
+        "{path}"
+    );
     // An existing ~/.codex without an index: the index still goes to the data folder.
     assert!(!codex.join("rolldex.sqlite").exists());
     assert!(h.join(".local/share/rolldex/rolldex.sqlite").is_file());

@@ -508,3 +508,81 @@ fn a_push_that_meets_an_unreadable_session_sends_the_rest_and_exits_3() {
     );
     assert_eq!(gone.status.code(), Some(1), "{gone:?}");
 }
+
+#[test]
+fn claude_code_sessions_are_pushed_with_their_agent_and_resume_into_claudes_folder() {
+    let Some(pg) = pg::start() else { return };
+    pg.create_db("agents");
+    let url = pg.url("agents");
+    let home = tempfile::tempdir().expect("tmp");
+    let claude = home.path().join(".claude");
+    crate::util::copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude/projects"),
+        &claude.join("projects"),
+    );
+    let claude_arg = claude.to_str().expect("utf-8");
+    let out = ok(
+        home.path(),
+        &["--claude-home", claude_arg, "push", "--to", &url, "--json"],
+        b"",
+    );
+    let report: Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(report["sessions_pushed"], 4, "{report}");
+
+    // Another machine, empty: the team's sessions say their agent, and resume puts the
+    // file where Claude Code looks for it, byte for byte.
+    let other = tempfile::tempdir().expect("tmp");
+    let other_claude = other.path().join(".claude");
+    let other_arg = other_claude.to_str().expect("utf-8");
+    let listed = json_lines(&ok(
+        other.path(),
+        &[
+            "--claude-home",
+            other_arg,
+            "--remote",
+            &url,
+            "list",
+            "--json",
+        ],
+        b"",
+    ));
+    assert_eq!(listed.len(), 4);
+    assert!(listed.iter().all(|s| s["agent"] == "claude"), "{listed:?}");
+    let id = "0b5e1c2d-1111-4222-8333-444455556666";
+    let path = ok(
+        other.path(),
+        &["--claude-home", other_arg, "--remote", &url, "resume", id],
+        b"",
+    );
+    let rel = format!("projects/-home-ann-relay/{id}.jsonl");
+    assert_eq!(
+        Path::new(path.trim()),
+        fs::canonicalize(other_claude.join(&rel)).expect("placed")
+    );
+    assert_eq!(
+        fs::read(other_claude.join(&rel)).expect("read"),
+        fs::read(claude.join(&rel)).expect("read"),
+        "byte for byte"
+    );
+    let command = ok(
+        other.path(),
+        &[
+            "--claude-home",
+            other_arg,
+            "--remote",
+            &url,
+            "resume",
+            id,
+            "--command",
+        ],
+        b"",
+    );
+    assert_eq!(
+        command.trim(),
+        format!("cd /home/ann/relay && claude --resume {id}")
+    );
+    assert!(
+        !other.path().join("sessions").exists(),
+        "nothing went to the Codex home"
+    );
+}

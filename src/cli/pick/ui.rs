@@ -189,6 +189,9 @@ fn draw_list(f: &mut Frame<'_>, p: &mut Picker, area: Rect, now_ms: i64) {
         if s.archived {
             facts.push("archived".into());
         }
+        if !s.agent.is_empty() {
+            facts.push(s.agent.clone());
+        }
         spans.push(Span::styled(
             format!("  {}", facts.join("  ")),
             Style::default().fg(Color::Blue),
