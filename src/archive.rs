@@ -519,14 +519,15 @@ pub(crate) fn content_checksum_zst(path: &Path) -> Result<Checksum> {
     checksum(dec).map_err(|e| Error::io(path, "verifying", e))
 }
 
-enum CompressError {
+/// Why [`compress`] failed: reading the source, or writing the copy.
+pub(crate) enum CompressError {
     Read(io::Error),
     Write(io::Error),
 }
 
 /// Compresses the first `len` bytes of `src` into `out` (synced), returning the checksum of
 /// what was read.
-fn compress(
+pub(crate) fn compress(
     src: &File,
     len: u64,
     out: File,

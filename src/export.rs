@@ -197,6 +197,7 @@ pub fn session_json(s: &Session) -> Map<String, Value> {
         "agent_role": s.agent_role,
         "pinned": s.pinned,
         "agent": s.agent,
+        "preserved": s.preserved,
     });
     match v {
         Value::Object(mut m) => {

@@ -147,6 +147,8 @@ pub struct Home {
     downloads: Vec<tempfile::NamedTempFile>,
     /// Other agents' roots whose sessions the index holds too (see [`Home::with_agent`]).
     others: Vec<(crate::agents::Agent, PathBuf)>,
+    /// rolldex's own data folder (preserved copies); by default the index's folder.
+    data_dir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Home {
@@ -176,6 +178,7 @@ impl Home {
             team: None,
             downloads: Vec::new(),
             others: Vec::new(),
+            data_dir: None,
         })
     }
 
@@ -215,11 +218,55 @@ impl Home {
         self
     }
 
-    /// Every agent root indexed: the home (Codex) first, then the others.
+    /// Keeps rolldex's own data (preserved copies of other agents' sessions) in `dir`
+    /// instead of the index's folder.
+    pub fn with_data_dir(mut self, dir: impl Into<PathBuf>) -> Home {
+        self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// rolldex's own data folder: where preserved copies live.
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(|| {
+            self.db
+                .parent()
+                .map_or_else(|| self.path.clone(), Path::to_path_buf)
+        })
+    }
+
+    /// rolldex's preserved copies of other agents' sessions: how many, and their bytes.
+    pub fn preserved_usage(&mut self) -> Result<(i64, i64)> {
+        if self.team.is_some() {
+            return Ok((0, 0));
+        }
+        let store = self.data_dir().join(crate::preserve::STORE_DIR);
+        self.ask(|c, db| query::preserved_usage(c, db, &store))
+    }
+
+    /// The other agents (not the home's own) and their roots.
+    pub fn other_agents(&self) -> &[(crate::agents::Agent, PathBuf)] {
+        &self.others
+    }
+
+    /// Every root indexed: the home (Codex) first, then the other agents' roots and the
+    /// folders of rolldex's copies of their sessions.
     pub fn roots(&self) -> Vec<(crate::agents::Agent, PathBuf)> {
+        let data = self.data_dir();
         std::iter::once((crate::agents::Agent::Codex, self.path.clone()))
             .chain(self.others.iter().cloned())
+            .chain(
+                self.others
+                    .iter()
+                    .map(|(a, _)| (*a, crate::preserve::store_root(&data, *a))),
+            )
             .collect()
+    }
+
+    /// Marks what only rolldex's copy holds now, and what is pinned.
+    fn mark(&self, s: &mut Session, pinned: &std::collections::HashSet<String>) {
+        s.pinned = pinned.contains(&s.id);
+        s.preserved =
+            Path::new(&s.path).starts_with(self.data_dir().join(crate::preserve::STORE_DIR));
     }
 
     /// Keeps the index at `db` instead of the default `HOME/rolldex.sqlite`.
@@ -293,7 +340,7 @@ impl Home {
         };
         let pinned = self.pinned()?;
         for s in &mut sessions {
-            s.pinned = pinned.contains(&s.id);
+            self.mark(s, &pinned);
         }
         Ok(sessions)
     }
@@ -344,7 +391,7 @@ impl Home {
         };
         let pinned = self.pinned()?;
         for h in &mut hits {
-            h.session.pinned = pinned.contains(&h.session.id);
+            self.mark(&mut h.session, &pinned);
         }
         Ok(hits)
     }
@@ -379,10 +426,15 @@ impl Home {
 
     /// The session with exactly this id, if the index knows it.
     pub fn session(&mut self, id: &str) -> Result<Option<Session>> {
-        match &mut self.team {
-            Some(team) => team.get(id),
-            None => self.ask(|c, db| query::get(c, db, id)),
+        let mut s = match &mut self.team {
+            Some(team) => team.get(id)?,
+            None => self.ask(|c, db| query::get(c, db, id))?,
+        };
+        if let Some(s) = s.as_mut() {
+            let pinned = self.pinned()?;
+            self.mark(s, &pinned);
         }
+        Ok(s)
     }
 
     /// The subagents a session spawned, oldest first.
@@ -778,12 +830,45 @@ impl Home {
                 found.path = zst;
             }
         }
-        let plain = if layout::is_compressed(&found.path) {
+        let plain = if let Some(original) = self.original_of_copy(&found.path) {
+            // The agent deleted its file: put it back, byte for byte, where it was.
+            crate::preserve::restore(&found.path, &original)?
+        } else if layout::is_compressed(&found.path) {
             recorder::restore_plain(&found.path)?
         } else {
             found.path
         };
         std::fs::canonicalize(&plain).map_err(|e| Error::io(&plain, "resolving the path", e))
+    }
+
+    /// The agent's file that a preserved copy at `path` stands for, if it is one.
+    fn original_of_copy(&self, path: &Path) -> Option<PathBuf> {
+        let data = self.data_dir();
+        self.others
+            .iter()
+            .find_map(|(a, root)| crate::preserve::original_path(&data, *a, root, path))
+    }
+
+    /// Keeps verified copies of the other agents' session files last written longer ago
+    /// than `opts.older_than` (see [`crate::preserve`]), then brings the index up to date
+    /// with them and records their checksums for `verify`.
+    pub fn preserve(
+        &mut self,
+        opts: &crate::archive::ArchiveOptions,
+    ) -> Result<crate::preserve::PreserveReport> {
+        let mut report = crate::preserve::PreserveReport::default();
+        let data = self.data_dir();
+        for (agent, root) in self.others.clone() {
+            crate::preserve::preserve(agent, &root, &data, opts, &mut report);
+        }
+        if !report.preserved.is_empty() {
+            self.refresh(RefreshOptions::default())?;
+            let index = self.index()?;
+            for p in &report.preserved {
+                index.record_checksum(&p.copy, &p.checksum)?;
+            }
+        }
+        Ok(report)
     }
 
     /// The shell command that continues a session in its agent (`codex resume ID`,

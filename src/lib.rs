@@ -89,6 +89,7 @@ pub mod layout;
 pub mod model;
 pub mod names;
 pub mod pins;
+pub mod preserve;
 pub mod query;
 pub mod reader;
 pub mod recorder;

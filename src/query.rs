@@ -104,6 +104,9 @@ pub struct Session {
     pub host: Option<String>,
     /// The agent that wrote it: `codex`, `claude` (see [`crate::agents::Agent`]).
     pub agent: String,
+    /// Read from rolldex's preserved copy: the agent's own file is gone (set by
+    /// [`crate::Home`]; see [`crate::preserve`]).
+    pub preserved: bool,
 }
 
 impl Session {
@@ -160,6 +163,7 @@ fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
         pinned: false,
         host: None,
         agent: r.get(26)?,
+        preserved: false,
     })
 }
 
@@ -811,6 +815,20 @@ fn compressible_agents() -> String {
         .map(|a| format!("'{}'", a.as_str()))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// rolldex's preserved copies of other agents' sessions (files under `store`): how many,
+/// and their bytes on disk.
+pub fn preserved_usage(conn: &Connection, db: &Path, store: &Path) -> Result<(i64, i64)> {
+    let Some(prefix) = store.to_str() else {
+        return Ok((0, 0));
+    };
+    conn.query_row(
+        "SELECT count(*), coalesce(sum(size), 0) FROM files WHERE path >= ?1 AND path < ?2",
+        [format!("{prefix}/"), format!("{prefix}0")],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .map_err(|e| Error::db(db, "counting preserved copies", e))
 }
 
 /// What `stats` groups by.

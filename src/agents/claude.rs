@@ -59,11 +59,17 @@ impl Connector for Claude {
     }
 
     fn is_session_name(&self, name: &str) -> bool {
+        // `.jsonl.zst`: rolldex's own preserved copies (see `crate::preserve`).
+        let name = name.strip_suffix(".zst").unwrap_or(name);
         name.ends_with(".jsonl") && !name.starts_with('.') && !name.starts_with("rollout-")
     }
 
     fn session_id(&self, path: &Path) -> Option<String> {
-        let stem = path.file_name()?.to_str()?.strip_suffix(".jsonl")?;
+        let name = path.file_name()?.to_str()?;
+        let stem = name
+            .strip_suffix(".zst")
+            .unwrap_or(name)
+            .strip_suffix(".jsonl")?;
         Some(match uuid::Uuid::try_parse(stem) {
             Ok(u) => u.to_string(),
             Err(_) => stem.to_string(),

@@ -40,6 +40,8 @@ pub fn run(ctx: &Ctx, args: ArchiveArgs, out: &mut dyn Write) -> anyhow::Result<
     // The index follows each file as it is compressed; without an index the next refresh
     // catches up.
     let mut home = ctx.home()?.with_refresh(false);
+    // No Codex home (a person using other agents only): nothing to compress in place.
+    let codex = ctx.home.is_dir() || home.other_agents().is_empty();
     let mut index = if args.dry_run || !home.has_index() {
         None
     } else {
@@ -55,27 +57,41 @@ pub fn run(ctx: &Ctx, args: ArchiveArgs, out: &mut dyn Write) -> anyhow::Result<
     };
     let mut index_errors = Vec::new();
     let bar = FileBar::new("archiving");
-    let report = archive::run_with_progress(
-        &ctx.home,
-        &opts,
-        &mut |c| {
-            if let Some(ix) = index.as_mut()
-                && let Err(e) = ix.record_compressed(&c.plain, &c.zst, &c.checksum)
-            {
-                index_errors.push(e);
-            }
-        },
-        &mut |p| bar.set(p.files, p.total_files, p.bytes, p.total_bytes),
-    )?;
+    let report = if codex {
+        archive::run_with_progress(
+            &ctx.home,
+            &opts,
+            &mut |c| {
+                if let Some(ix) = index.as_mut()
+                    && let Err(e) = ix.record_compressed(&c.plain, &c.zst, &c.checksum)
+                {
+                    index_errors.push(e);
+                }
+            },
+            &mut |p| bar.set(p.files, p.total_files, p.bytes, p.total_bytes),
+        )?
+    } else {
+        archive::ArchiveReport::default()
+    };
     drop(bar);
+    // Other agents' files are never compressed in place: rolldex keeps copies of them.
+    let kept = home.preserve(&opts)?;
     for e in &index_errors {
         warn(format_args!(
             "{e}; the index will catch up on its next refresh"
         ));
     }
-    for e in report.unreadable.iter().chain(&report.errors) {
+    for e in report
+        .unreadable
+        .iter()
+        .chain(&report.errors)
+        .chain(&kept.unreadable)
+        .chain(&kept.errors)
+    {
         warn(e);
     }
+    let preserved_in: u64 = kept.preserved.iter().map(|p| p.bytes_in).sum();
+    let preserved_out: u64 = kept.preserved.iter().map(|p| p.bytes_out).sum();
     let mut by_reason: BTreeMap<&str, u64> = BTreeMap::new();
     for (_, reason) in &report.skipped {
         *by_reason.entry(reason.as_str()).or_default() += 1;
@@ -91,8 +107,13 @@ pub fn run(ctx: &Ctx, args: ArchiveArgs, out: &mut dyn Write) -> anyhow::Result<
             "would_compress": report.would_compress.len(),
             "skipped": report.skipped.len(),
             "skipped_by_reason": by_reason,
-            "errors": report.errors.len(),
-            "unreadable": report.unreadable.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+            "errors": report.errors.len() + kept.errors.len(),
+            "unreadable": report.unreadable.iter().chain(&kept.unreadable).map(|e| e.to_string()).collect::<Vec<_>>(),
+            "preserved": kept.preserved.len(),
+            "would_preserve": kept.would_preserve.len(),
+            "preserved_up_to_date": kept.up_to_date,
+            "preserved_bytes_in": preserved_in,
+            "preserved_bytes_out": preserved_out,
             "bytes_in": report.bytes_in,
             "bytes_out": report.bytes_out,
             "ratio": (ratio * 100.0).round() / 100.0,
@@ -105,6 +126,9 @@ pub fn run(ctx: &Ctx, args: ArchiveArgs, out: &mut dyn Write) -> anyhow::Result<
         if args.dry_run {
             for p in &report.would_compress {
                 writeln!(out, "would compress {}", p.display())?;
+            }
+            for p in &kept.would_preserve {
+                writeln!(out, "would keep a copy of {}", p.display())?;
             }
         }
         for (p, reason) in &report.skipped {
@@ -146,9 +170,24 @@ pub fn run(ctx: &Ctx, args: ArchiveArgs, out: &mut dyn Write) -> anyhow::Result<
             }
         )?;
     }
-    Ok(if !report.errors.is_empty() {
+    if !args.json
+        && (!kept.preserved.is_empty() || !kept.would_preserve.is_empty() || kept.up_to_date > 0)
+    {
+        writeln!(
+            out,
+            "{} copies of other agents' sessions ({preserved_in} -> {preserved_out} bytes), {} up to date, in {}",
+            if args.dry_run {
+                format!("would keep {}", kept.would_preserve.len())
+            } else {
+                format!("kept {}", kept.preserved.len())
+            },
+            kept.up_to_date,
+            home.data_dir().join(rolldex::preserve::STORE_DIR).display()
+        )?;
+    }
+    Ok(if !report.errors.is_empty() || !kept.errors.is_empty() {
         ExitCode::FAILURE
-    } else if !report.unreadable.is_empty() {
+    } else if !report.unreadable.is_empty() || !kept.unreadable.is_empty() {
         super::partial()
     } else {
         ExitCode::SUCCESS

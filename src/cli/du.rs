@@ -64,11 +64,13 @@ pub fn run(ctx: &Ctx, args: DuArgs, out: &mut dyn Write) -> anyhow::Result<ExitC
     let u = home.usage(&filters, by, args.largest, idle_before, ctx.offset())?;
     // Files the index could not read hold bytes that no kind above counts: name them.
     let unreadable = home.unreadable_files()?;
+    let (preserved_files, preserved_bytes) = home.preserved_usage()?;
     let ratio =
         (u.compressed_stored > 0).then(|| u.compressed_raw as f64 / u.compressed_stored as f64);
     let saving = ratio.map(|r| (u.archivable_raw as f64 * (1.0 - 1.0 / r)).round() as i64);
     if args.json {
         let mut v = to_json(&u, args.by, ratio, saving);
+        v["preserved"] = json!({"files": preserved_files, "bytes": preserved_bytes});
         v["unreadable"] = unreadable
             .iter()
             .map(|(path, error)| json!({"path": path, "error": error}))
@@ -150,6 +152,13 @@ pub fn run(ctx: &Ctx, args: DuArgs, out: &mut dyn Write) -> anyhow::Result<ExitC
             human(u.archivable_raw)
         )?,
         _ => {}
+    }
+    if preserved_files > 0 {
+        writeln!(
+            out,
+            "\nrolldex's copies of other agents' sessions: {preserved_files} file(s), {} on disk",
+            human(preserved_bytes)
+        )?;
     }
     if !unreadable.is_empty() {
         writeln!(

@@ -120,6 +120,8 @@ pub fn line(s: &Session, depth: usize) -> String {
     match &s.host {
         // From a team archive: where it came from (the archive stores every session as zstd).
         Some(host) => flags.push_str(&format!("  @{host}")),
+        // The agent deleted its file: rolldex's copy is what holds it now.
+        None if s.preserved => flags.push_str("  [preserved]"),
         None if s.compressed => flags.push_str("  [zst]"),
         None => {}
     }

@@ -121,6 +121,23 @@ impl Index {
         ingest::record_compressed(self, plain, zst, checksum)
     }
 
+    /// Records the content checksum of a file the index knows (a preserved copy just
+    /// written), for `verify`.
+    pub fn record_checksum(&mut self, path: &Path, checksum: &str) -> Result<()> {
+        let Some(key) = path.to_str() else {
+            return Ok(());
+        };
+        let db = self.path.clone();
+        let _lock = ingest::lock_indexer(&db)?;
+        self.writer
+            .execute(
+                "UPDATE files SET checksum = ?2 WHERE path = ?1",
+                rusqlite::params![key, checksum],
+            )
+            .map_err(|e| Error::db(&db, "recording a checksum", e))?;
+        Ok(())
+    }
+
     /// The writer connection (the indexer's).
     pub fn writer(&mut self) -> &mut Connection {
         &mut self.writer

@@ -622,6 +622,7 @@ fn session_from_row(r: &Row) -> Session {
         pinned: false,
         host: r.get(25),
         agent: r.get(26),
+        preserved: false,
     }
 }
 

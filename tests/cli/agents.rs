@@ -275,3 +275,134 @@ fn a_word_said_to_codex_and_to_claude_code_finds_both_and_each_says_its_agent() 
     assert!(!codex.join("rolldex.sqlite").exists());
     assert!(h.join(".local/share/rolldex/rolldex.sqlite").is_file());
 }
+
+/// Sets every file under `dir` to have been written `days` ago.
+fn age(dir: &Path, days: u64) {
+    let when = std::time::SystemTime::now() - std::time::Duration::from_secs(days * 86_400);
+    for f in crate::util::files(dir) {
+        fs::File::options()
+            .write(true)
+            .open(&f)
+            .and_then(|h| h.set_modified(when))
+            .expect("set mtime");
+    }
+}
+
+#[test]
+fn a_claude_session_the_agent_deleted_stays_whole_in_rolldexs_copy_and_comes_back_exactly() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = claude_home();
+    let h = home.path();
+    let projects = h.join(".claude/projects");
+    age(&projects, 40);
+    let original = projects.join(format!("-home-ann-relay/{SESSION}.jsonl"));
+    let bytes = fs::read(&original).expect("read");
+    let out = as_user(h, &["archive", "--older-than", "30d", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let report: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).expect("json");
+    assert_eq!(report["preserved"], 4, "{report}");
+    assert_eq!(
+        report["compressed"], 0,
+        "another agent's files are never compressed"
+    );
+    assert_eq!(
+        fs::read(&original).expect("kept"),
+        bytes,
+        "the agent's file untouched"
+    );
+    let store = h.join(".local/share/rolldex/preserved/claude/projects/-home-ann-relay");
+    let copy = store.join(format!("{SESSION}.jsonl.zst"));
+    assert_eq!(
+        zstd::decode_all(&fs::read(&copy).expect("copy")[..]).expect("zstd"),
+        bytes,
+        "a standard zstd copy of the same bytes"
+    );
+    for p in [&copy, &store] {
+        let mode = fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(
+            mode,
+            if p.is_dir() { 0o700 } else { 0o600 },
+            "{}",
+            p.display()
+        );
+    }
+    let again: Value = serde_json::from_str(
+        String::from_utf8_lossy(&as_user(h, &["archive", "--older-than", "30d", "--json"]).stdout)
+            .trim(),
+    )
+    .expect("json");
+    assert_eq!(again["preserved"], 0, "nothing new: {again}");
+    assert_eq!(again["preserved_up_to_date"], 4);
+    let out = as_user(h, &["verify", "--json"]);
+    // 3: the fixture's glued and broken lines, in the original and its copy alike.
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let verified = json_lines(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        verified[0]["files"], 8,
+        "originals and copies: {verified:?}"
+    );
+    assert_eq!(verified[0]["problems"], 4, "{verified:?}");
+    assert!(
+        verified[1..]
+            .iter()
+            .all(|p| p["path"].as_str().is_some_and(|x| x.contains(SCREENSHOT))),
+        "only the broken lines: {verified:?}"
+    );
+
+    // Claude Code's cleanup deletes the session: it stays listed, searchable, shown.
+    fs::remove_file(&original).expect("the agent deletes it");
+    let rows = by_id(&json_lines(&ok_as_user(h, &["list", "--json"])));
+    assert_eq!(rows[SESSION]["preserved"], true, "{}", rows[SESSION]);
+    assert_eq!(rows[SESSION]["title"], "ws reconnect flake");
+    assert_eq!(rows["agent-a1b2c3d4"]["preserved"], false);
+    assert!(ok_as_user(h, &["list"]).contains("ws reconnect flake  [preserved]"));
+    let hits = json_lines(&ok_as_user(h, &["search", "quasarflux", "--json"]));
+    assert!(hits.iter().any(|x| x["id"] == SESSION), "{hits:?}");
+    let shown = ok_as_user(h, &["show", SESSION]);
+    assert!(shown.contains("$ cargo test -p relay"), "{shown}");
+    let md = ok_as_user(h, &["export", SESSION]);
+    assert!(md.contains("quasarflux"), "{md}");
+    let du: Value = serde_json::from_str(ok_as_user(h, &["du", "--json"]).trim()).expect("json");
+    assert_eq!(du["preserved"]["files"], 4, "{du}");
+
+    // resume puts the original back, byte for byte, where Claude Code looks for it.
+    let path = ok_as_user(h, &["resume", "0b5e1c2d"]);
+    assert_eq!(
+        Path::new(path.trim()),
+        fs::canonicalize(&original).expect("back")
+    );
+    assert_eq!(fs::read(&original).expect("read"), bytes);
+    assert_eq!(
+        ok_as_user(h, &["resume", SESSION, "--command"]).trim(),
+        format!("cd /home/ann/relay && claude --resume {SESSION}")
+    );
+    let rows = by_id(&json_lines(&ok_as_user(h, &["list", "--json"])));
+    assert_eq!(rows[SESSION]["preserved"], false, "the original again");
+
+    // The session goes on: the next archive run refreshes the copy.
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .open(&original)
+        .expect("open");
+    writeln!(
+        f,
+        "{}",
+        serde_json::json!({"type":"user","sessionId":SESSION,"cwd":"/home/ann/relay",
+            "timestamp":"2025-11-20T11:00:00.000Z","message":{"role":"user","content":"one more thing"}})
+    )
+    .expect("append");
+    drop(f);
+    age(&projects, 31);
+    let grown: Value = serde_json::from_str(
+        String::from_utf8_lossy(&as_user(h, &["archive", "--older-than", "30d", "--json"]).stdout)
+            .trim(),
+    )
+    .expect("json");
+    assert!(grown["preserved"].as_u64().expect("n") >= 1, "{grown}");
+    assert_eq!(
+        zstd::decode_all(&fs::read(&copy).expect("copy")[..]).expect("zstd"),
+        fs::read(&original).expect("read"),
+        "the copy holds the grown file"
+    );
+}

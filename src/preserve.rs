@@ -1,0 +1,317 @@
+//! rolldex's own verified copies of other agents' sessions.
+//!
+//! Codex reads `.zst` rollouts, so the archive job compresses them in place. Other agents
+//! cannot, and some delete their own history (Claude Code removes sessions older than its
+//! `cleanupPeriodDays`, 30 by default, when it starts). For those, `archive` keeps a copy
+//! of each session file in rolldex's data folder, `preserved/<agent>/<path under the
+//! agent's root>.zst`, and never touches the agent's file:
+//! - written through a temp file beside it (0600, folders 0700), fsynced, **verified** by
+//!   decompressing it fully against the original's length and checksum, given the
+//!   original's mtime (which says which version it holds), then renamed into place;
+//! - refreshed when the original changes (another mtime or size);
+//! - indexed as one more file of its session: while the original exists it is the
+//!   original that is read; once the agent deletes it, the index follows the copy, and the
+//!   session stays listed, searchable, showable, exportable and pushable;
+//! - put back by [`restore`], byte for byte, at the original's path.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::agents::Agent;
+use crate::archive::{self, ArchiveOptions, Checksum, CompressError};
+use crate::error::{Error, Result};
+use crate::layout;
+
+/// Folder of the copies in rolldex's data folder.
+pub const STORE_DIR: &str = "preserved";
+
+/// Temp files of a copy being written (removed by the next run if a crash left one).
+const PRESERVE_TEMP: &str = "preserve";
+
+/// Where `agent`'s copies live under the data folder `data_dir`.
+pub fn store_root(data_dir: &Path, agent: Agent) -> PathBuf {
+    data_dir.join(STORE_DIR).join(agent.as_str())
+}
+
+/// The copy of `original`, a file under `root` (its agent's root).
+pub fn copy_path(data_dir: &Path, agent: Agent, root: &Path, original: &Path) -> Option<PathBuf> {
+    let rel = original.strip_prefix(root).ok()?;
+    let mut name = store_root(data_dir, agent).join(rel).into_os_string();
+    name.push(".zst");
+    Some(PathBuf::from(name))
+}
+
+/// The original a copy stands for: the same path under the agent's root, without `.zst`.
+pub fn original_path(data_dir: &Path, agent: Agent, root: &Path, copy: &Path) -> Option<PathBuf> {
+    let rel = copy.strip_prefix(store_root(data_dir, agent)).ok()?;
+    Some(layout::plain_path(&root.join(rel)))
+}
+
+/// One copy written.
+#[derive(Debug, Clone)]
+pub struct Preserved {
+    /// The agent's file.
+    pub original: PathBuf,
+    /// rolldex's copy.
+    pub copy: PathBuf,
+    /// Checksum of the content (the original's bytes).
+    pub checksum: String,
+    /// Bytes of the original and of the copy.
+    pub bytes_in: u64,
+    /// See `bytes_in`.
+    pub bytes_out: u64,
+}
+
+/// What a preservation pass did.
+#[derive(Debug, Default)]
+pub struct PreserveReport {
+    /// Copies written (new, or refreshed because the original changed).
+    pub preserved: Vec<Preserved>,
+    /// With `dry_run`: the files that would be copied.
+    pub would_preserve: Vec<PathBuf>,
+    /// Originals whose copy is up to date.
+    pub up_to_date: u64,
+    /// Originals written within the age asked for.
+    pub recent: u64,
+    /// Files or folders that could not be read.
+    pub unreadable: Vec<Error>,
+    /// Copies that could not be written or verified.
+    pub errors: Vec<Error>,
+}
+
+/// Keeps a verified copy of every session file of `agent` under `root` last written
+/// longer ago than `opts.older_than`, in `data_dir`. The agent's files are only read.
+pub fn preserve(
+    agent: Agent,
+    root: &Path,
+    data_dir: &Path,
+    opts: &ArchiveOptions,
+    report: &mut PreserveReport,
+) {
+    let now = SystemTime::now();
+    let scan = crate::index::scan::scan(&[(agent, root.to_path_buf())], None);
+    report.unreadable.extend(scan.errors);
+    for (path, found) in scan.files {
+        if let Err(e) = found {
+            report.unreadable.push(Error::io(&path, "examining", e));
+            continue;
+        }
+        if layout::is_compressed(&path) {
+            continue;
+        }
+        let Some(copy) = copy_path(data_dir, agent, root, &path) else {
+            continue;
+        };
+        match preserve_one(&path, &copy, opts, now) {
+            Ok(Outcome::Written(p)) => report.preserved.push(p),
+            Ok(Outcome::WouldWrite) => report.would_preserve.push(path),
+            Ok(Outcome::UpToDate) => report.up_to_date += 1,
+            Ok(Outcome::Recent) => report.recent += 1,
+            Err((true, e)) => report.unreadable.push(e),
+            Err((false, e)) => report.errors.push(e),
+        }
+    }
+}
+
+enum Outcome {
+    Written(Preserved),
+    WouldWrite,
+    UpToDate,
+    Recent,
+}
+
+/// Copies one file; an error says whether the original could not be read (`true`).
+fn preserve_one(
+    original: &Path,
+    copy: &Path,
+    opts: &ArchiveOptions,
+    now: SystemTime,
+) -> std::result::Result<Outcome, (bool, Error)> {
+    let read = |e| (true, Error::io(original, "reading", e));
+    let file = File::open(original).map_err(read)?;
+    let meta = file.metadata().map_err(read)?;
+    let mtime = meta.modified().map_err(read)?;
+    if now.duration_since(mtime).unwrap_or_default() < opts.older_than {
+        return Ok(Outcome::Recent);
+    }
+    if let Ok(m) = fs::metadata(copy)
+        && m.modified().ok() == Some(mtime)
+        && m.mode() & 0o777 == 0o600
+    {
+        return Ok(Outcome::UpToDate);
+    }
+    if opts.dry_run {
+        return Ok(Outcome::WouldWrite);
+    }
+    let write = |action: &'static str| move |e| (false, Error::io(copy, action, e));
+    let dir = copy.parent().unwrap_or(Path::new("."));
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(write("creating folder"))?;
+    let (tmp, out) = layout::create_temp(dir, PRESERVE_TEMP).map_err(|e| (false, e))?;
+    let guard = Remove(Some(tmp.clone()));
+    let source = archive::compress(&file, meta.len(), out, opts).map_err(|e| match e {
+        CompressError::Read(e) => read(e),
+        CompressError::Write(e) => (false, Error::io(copy, "writing", e)),
+    })?;
+    let written = archive::content_checksum_zst(&tmp).map_err(|e| (false, e))?;
+    if written != source {
+        return Err((
+            false,
+            Error::io(
+                copy,
+                "verifying",
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "the copy does not decompress to the original; not kept",
+                ),
+            ),
+        ));
+    }
+    let tmp_file = File::options()
+        .write(true)
+        .open(&tmp)
+        .map_err(write("opening"))?;
+    tmp_file
+        .set_permissions(fs::Permissions::from_mode(0o600))
+        .map_err(write("setting mode"))?;
+    // The original's mtime tells which version the copy holds (see `UpToDate`).
+    tmp_file
+        .set_modified(mtime)
+        .map_err(write("setting mtime"))?;
+    tmp_file.sync_all().map_err(write("syncing"))?;
+    // The copy is rolldex's own: replacing an older one by rename is atomic.
+    fs::rename(&tmp, copy).map_err(write("putting in place"))?;
+    guard.disarm();
+    crate::recorder::sync_dir(dir).map_err(|e| (false, e))?;
+    Ok(Outcome::Written(Preserved {
+        original: original.to_path_buf(),
+        copy: copy.to_path_buf(),
+        checksum: source.to_string(),
+        bytes_in: source.len,
+        bytes_out: fs::metadata(copy).map(|m| m.len()).unwrap_or_default(),
+    }))
+}
+
+/// Puts the original of `copy` back at `original`, byte for byte: decompressed into a
+/// temp file beside it (its folder made if needed), checked against the copy, given the
+/// copy's mtime, and linked into place, never over an existing file. Returns the path.
+pub fn restore(copy: &Path, original: &Path) -> Result<PathBuf> {
+    let dir = original.parent().unwrap_or(Path::new("."));
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::io(dir, "creating folder", e))?;
+    let (tmp, mut out) = layout::create_temp(dir, layout::RESTORE_TEMP)?;
+    let guard = Remove(Some(tmp.clone()));
+    let mut src = crate::reader::open_stream(copy)?;
+    io::copy(&mut src, &mut out).map_err(|e| Error::io(copy, "decompressing", e))?;
+    out.flush().map_err(|e| Error::io(&tmp, "writing", e))?;
+    let want: Checksum = archive::content_checksum(copy)?;
+    let got = archive::content_checksum(&tmp)?;
+    if want != got {
+        return Err(Error::io(
+            original,
+            "restoring",
+            io::Error::new(io::ErrorKind::InvalidData, "the restored bytes differ"),
+        ));
+    }
+    if let Ok(m) = fs::metadata(copy).and_then(|m| m.modified()) {
+        out.set_modified(m)
+            .map_err(|e| Error::io(&tmp, "setting mtime", e))?;
+    }
+    out.set_permissions(fs::Permissions::from_mode(0o600))
+        .map_err(|e| Error::io(&tmp, "setting mode", e))?;
+    out.sync_all().map_err(|e| Error::io(&tmp, "syncing", e))?;
+    match fs::hard_link(&tmp, original) {
+        Ok(()) => {}
+        // Put back meanwhile (or the agent wrote it again): that one stands.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(Error::io(original, "putting back", e)),
+    }
+    drop(guard);
+    crate::recorder::sync_dir(dir)?;
+    Ok(original.to_path_buf())
+}
+
+/// Removes a temp file when dropped, unless disarmed.
+struct Remove(Option<PathBuf>);
+
+impl Remove {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Remove {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = fs::remove_file(p);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_copy_is_verified_private_refreshed_when_the_original_changes_and_restores_exactly() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let root = dir.path().join(".claude");
+        let data = dir.path().join("data");
+        let original = root.join("projects/-p/0b5e1c2d-1111-4222-8333-444455556666.jsonl");
+        fs::create_dir_all(original.parent().expect("dir")).expect("mkdir");
+        fs::write(&original, b"{\"type\":\"user\"}\n").expect("write");
+        let opts = ArchiveOptions {
+            older_than: Duration::ZERO,
+            ..Default::default()
+        };
+        let mut report = PreserveReport::default();
+        preserve(Agent::Claude, &root, &data, &opts, &mut report);
+        assert_eq!(report.preserved.len(), 1, "{report:?}");
+        let copy = &report.preserved[0].copy;
+        assert_eq!(
+            copy_path(&data, Agent::Claude, &root, &original).as_ref(),
+            Some(copy)
+        );
+        assert_eq!(
+            fs::metadata(copy).expect("copy").mode() & 0o777,
+            0o600,
+            "private"
+        );
+        let mut again = PreserveReport::default();
+        preserve(Agent::Claude, &root, &data, &opts, &mut again);
+        assert_eq!((again.preserved.len(), again.up_to_date), (0, 1));
+        // The original grows: the next run refreshes the copy.
+        fs::write(
+            &original,
+            b"{\"type\":\"user\"}\n{\"type\":\"assistant\"}\n",
+        )
+        .expect("grow");
+        let t = SystemTime::now() - Duration::from_secs(5);
+        File::options()
+            .write(true)
+            .open(&original)
+            .and_then(|f| f.set_modified(t))
+            .expect("mtime");
+        let mut grown = PreserveReport::default();
+        preserve(Agent::Claude, &root, &data, &opts, &mut grown);
+        assert_eq!(grown.preserved.len(), 1);
+        let bytes = fs::read(&original).expect("read");
+        fs::remove_file(&original).expect("the agent deletes it");
+        assert_eq!(
+            original_path(&data, Agent::Claude, &root, copy).as_deref(),
+            Some(original.as_path())
+        );
+        restore(copy, &original).expect("restore");
+        assert_eq!(fs::read(&original).expect("read"), bytes, "byte for byte");
+    }
+}
