@@ -350,3 +350,43 @@ fn a_word_said_in_a_session_ranks_above_letters_scattered_over_another_ones_titl
         "{id} is no deploy session:\n{screen}"
     );
 }
+
+#[test]
+fn pick_finds_a_claude_code_session_beside_codex_ones_and_names_its_agent() {
+    if !tmux_available() {
+        return;
+    }
+    let (home, _) = home_with_word("zorbulator");
+    let claude = home.path().join(".claude");
+    crate::util::copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude/projects"),
+        &claude.join("projects"),
+    );
+    let out = home.path().join("chosen.txt");
+    let t = Tmux::new();
+    t.shell();
+    let cmd = format!(
+        "{} {} --home {} --claude-home {} pick > {}; echo EXIT=$?",
+        crate::util::ISOLATED,
+        env!("CARGO_BIN_EXE_rolldex"),
+        home.path().display(),
+        claude.display(),
+        out.display()
+    );
+    t.keys(&[&cmd, "Enter"]);
+    t.wait("the list", |s| s.contains("/304"));
+    t.keys(&["quasarflux"]);
+    let screen = t.wait("the Claude Code session", |s| {
+        shown_for(s, "quasarflux") == Some(1) && s.contains("ws reconnect flake")
+    });
+    assert!(
+        screen.contains("claude"),
+        "its row names the agent:\n{screen}"
+    );
+    t.keys(&["Enter"]);
+    t.wait("the shell again", |s| s.contains("EXIT=0"));
+    assert_eq!(
+        fs::read_to_string(&out).expect("out").trim(),
+        "0b5e1c2d-1111-4222-8333-444455556666"
+    );
+}

@@ -133,6 +133,13 @@ fn draw_list(f: &mut Frame<'_>, p: &mut Picker, area: Rect, now_ms: i64) {
         p.offset = p.selected;
     }
     let width = area.width as usize;
+    // The agent is named on each row only when the rows hold more than one: on one
+    // agent's home the tag would only take the snippet's room.
+    let mixed = p.rows.first().is_some_and(|first| {
+        p.rows
+            .iter()
+            .any(|r| r.session.agent != first.session.agent)
+    });
     let mut lines = Vec::new();
     for (i, shown) in p
         .shown
@@ -189,7 +196,7 @@ fn draw_list(f: &mut Frame<'_>, p: &mut Picker, area: Rect, now_ms: i64) {
         if s.archived {
             facts.push("archived".into());
         }
-        if !s.agent.is_empty() {
+        if mixed {
             facts.push(s.agent.clone());
         }
         spans.push(Span::styled(

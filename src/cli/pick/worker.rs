@@ -25,13 +25,18 @@ pub struct HomeSpec {
     pub db: PathBuf,
     /// A team archive to answer from instead (`--remote`).
     pub remote: Option<String>,
+    /// Claude Code's folder, indexed beside the home.
+    pub claude_home: Option<PathBuf>,
 }
 
 impl HomeSpec {
     /// A door that answers from the index as it is (the refresher keeps it fresh), or
     /// from the team archive (each worker with a connection of its own).
     pub fn open(&self) -> rolldex::Result<Home> {
-        let home = Home::new(&self.home)?.with_db(&self.db).with_refresh(false);
+        let mut home = Home::new(&self.home)?.with_db(&self.db).with_refresh(false);
+        if let Some(root) = &self.claude_home {
+            home = home.with_agent(rolldex::agents::Agent::Claude, root);
+        }
         Ok(match &self.remote {
             Some(url) => home.with_team(rolldex::team::Team::connect(url)?),
             None => home,
