@@ -31,3 +31,6 @@ ALTER TABLE sessions ADD COLUMN title_rank INTEGER NOT NULL DEFAULT 0;
 -- counted, so that an appended part continuing it replaces its count.
 ALTER TABLE sessions ADD COLUMN last_reply TEXT;
 ALTER TABLE sessions ADD COLUMN last_reply_tokens INTEGER NOT NULL DEFAULT 0;
+-- The SHA-256 of the session's folder, for an agent that names its folder only so (Gemini
+-- CLI's projectHash); the indexer recovers `cwd` from it when a folder it knows hashes to it.
+ALTER TABLE sessions ADD COLUMN folder_hash TEXT;

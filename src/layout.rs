@@ -139,15 +139,18 @@ pub fn is_rollout_name(name: &str) -> bool {
 
 /// Whether a path names a compressed rollout.
 pub fn is_compressed(path: &Path) -> bool {
+    // `.json.zst`: rolldex's preserved copy of a one-document session (Gemini CLI).
     path.as_os_str()
         .to_str()
-        .is_some_and(|p| p.ends_with(".jsonl.zst"))
+        .is_some_and(|p| p.ends_with(".jsonl.zst") || p.ends_with(".json.zst"))
 }
 
 /// The plain `.jsonl` path of a rollout given as `.jsonl` or `.jsonl.zst`.
 pub fn plain_path(path: &Path) -> PathBuf {
     match path.to_str().and_then(|p| p.strip_suffix(ZST_SUFFIX)) {
-        Some(plain) if plain.ends_with(".jsonl") => PathBuf::from(plain),
+        Some(plain) if plain.ends_with(".jsonl") || plain.ends_with(".json") => {
+            PathBuf::from(plain)
+        }
         _ => path.to_path_buf(),
     }
 }

@@ -219,6 +219,10 @@ pub struct SessionMeta {
     /// History this file continues without holding it: the parent file's bytes before
     /// an offset.
     pub history_base: Option<HistoryBase>,
+    /// The SHA-256 (hex) of the session's folder, for an agent that names the folder only
+    /// so (Gemini CLI's project hash): the index recovers `cwd` from it when a folder it
+    /// knows hashes to it.
+    pub folder_hash: Option<String>,
 }
 
 /// Where a child's inherited history lives (`session_meta.history_base`): its parent's
@@ -1098,6 +1102,7 @@ fn parse_session_meta(raw: &RawValue) -> Result<SessionMeta, LineErrorKind> {
         agent_path: nonempty(m.agent_path).or(nonempty(spawn.agent_path)),
         thread_source: m.thread_source,
         history_base: m.history_base,
+        folder_hash: None,
     })
 }
 

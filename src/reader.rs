@@ -71,6 +71,8 @@ pub struct RolloutReader {
     /// line of an agent's file may hold several.
     parsed: Vec<ParsedLine>,
     queued: std::collections::VecDeque<Record>,
+    /// A whole document that does not parse (see [`crate::agents::Connector::whole_document`]).
+    malformed: Option<LineError>,
 }
 
 impl std::fmt::Debug for RolloutReader {
@@ -93,6 +95,10 @@ impl RolloutReader {
     /// before, which had `lines_before` lines in front of it (numbers continue from there).
     /// Plain files seek; compressed ones decompress and skip.
     pub fn open_at(path: &Path, offset: u64, lines_before: u64) -> Result<Self> {
+        let connector = crate::agents::for_path(path);
+        if connector.whole_document() {
+            return Self::open_document(path, connector);
+        }
         let inner = if offset == 0 {
             open_stream(path)?
         } else if layout::is_compressed(path) {
@@ -114,7 +120,8 @@ impl RolloutReader {
             Box::new(BufReader::with_capacity(BUF_SIZE, file))
         };
         Ok(RolloutReader {
-            parser: Some(crate::agents::for_path(path).parser(path)),
+            parser: Some(connector.parser(path)),
+            malformed: None,
             parsed: Vec::new(),
             queued: std::collections::VecDeque::new(),
             path: path.to_path_buf(),
@@ -124,6 +131,54 @@ impl RolloutReader {
             line: lines_before,
             offset,
             done: false,
+        })
+    }
+
+    /// A file that is one document, read whole (whatever offset was asked: such a file is
+    /// rewritten whole, never appended to). Its records are numbered from 1, all at offset
+    /// 0; the reader ends at the file's length.
+    fn open_document(path: &Path, connector: &dyn crate::agents::Connector) -> Result<Self> {
+        let action = if layout::is_compressed(path) {
+            "decompressing"
+        } else {
+            "reading"
+        };
+        let mut bytes = Vec::new();
+        open_stream(path)?
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(path, action, e))?;
+        let mut parsed = Vec::new();
+        let mut parser = connector.parser(path);
+        let malformed = parser
+            .parse(&bytes, &mut parsed)
+            .err()
+            .map(|kind| LineError {
+                path: path.to_path_buf(),
+                line: 1,
+                offset: 0,
+                kind,
+            });
+        let queued: std::collections::VecDeque<Record> = parsed
+            .drain(..)
+            .enumerate()
+            .map(|(i, line)| Record {
+                number: i as u64 + 1,
+                offset: 0,
+                line,
+            })
+            .collect();
+        Ok(RolloutReader {
+            line: queued.len().max(1) as u64,
+            parser: Some(parser),
+            parsed,
+            queued,
+            malformed,
+            path: path.to_path_buf(),
+            inner: Box::new(io::empty()),
+            buf: Vec::new(),
+            lent: 0,
+            offset: bytes.len() as u64,
+            done: true,
         })
     }
 
@@ -238,6 +293,9 @@ impl RolloutReader {
 
     /// The next line, parsed. Blank lines are skipped.
     pub fn next_entry(&mut self) -> Option<Result<Entry>> {
+        if let Some(e) = self.malformed.take() {
+            return Some(Ok(Entry::Malformed(e)));
+        }
         if let Some(rec) = self.queued.pop_front() {
             return Some(Ok(Entry::Record(rec)));
         }

@@ -9,6 +9,7 @@
 
 pub mod claude;
 pub mod codex;
+pub mod gemini;
 
 use std::path::{Path, PathBuf};
 
@@ -22,17 +23,20 @@ pub enum Agent {
     Codex,
     /// Anthropic's Claude Code (`~/.claude`).
     Claude,
+    /// Google's Gemini CLI (`~/.gemini`).
+    Gemini,
 }
 
 impl Agent {
     /// Every agent, in the order they are listed.
-    pub const ALL: [Agent; 2] = [Agent::Codex, Agent::Claude];
+    pub const ALL: [Agent; 3] = [Agent::Codex, Agent::Claude, Agent::Gemini];
 
-    /// The name used in JSON, filters and the index: `codex`, `claude`.
+    /// The name used in JSON, filters and the index: `codex`, `claude`, `gemini`.
     pub fn as_str(self) -> &'static str {
         match self {
             Agent::Codex => "codex",
             Agent::Claude => "claude",
+            Agent::Gemini => "gemini",
         }
     }
 
@@ -77,6 +81,12 @@ pub trait Connector: Sync {
     /// agent whose home rolldex shares (Codex). Another agent's files are never moved;
     /// what rolldex retires of them is its own preserved copies.
     fn forget_moves_originals(&self) -> bool;
+    /// Whether a file is one document, rewritten whole as the session grows (Gemini CLI)
+    /// rather than lines appended: its parser gets the whole file as one line, and a
+    /// changed file is read again from its start.
+    fn whole_document(&self) -> bool {
+        false
+    }
     /// A parser for the lines of `path`.
     fn parser(&self, path: &Path) -> Box<dyn LineParser>;
     /// The shell command that continues session `id`, which ran in `cwd`; for a subagent,
@@ -91,7 +101,7 @@ pub trait Connector: Sync {
 
 /// Every connector; [`for_path`] asks them in this order, Codex last (its rollouts are the
 /// default when no other agent claims a file).
-pub static CONNECTORS: [&dyn Connector; 2] = [&claude::Claude, &codex::Codex];
+pub static CONNECTORS: [&dyn Connector; 3] = [&claude::Claude, &gemini::Gemini, &codex::Codex];
 
 /// The connector of a session file.
 pub fn for_path(path: &Path) -> &'static dyn Connector {
@@ -107,6 +117,7 @@ pub fn of(agent: Agent) -> &'static dyn Connector {
     match agent {
         Agent::Codex => &codex::Codex,
         Agent::Claude => &claude::Claude,
+        Agent::Gemini => &gemini::Gemini,
     }
 }
 

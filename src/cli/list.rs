@@ -63,11 +63,11 @@ pub fn run(ctx: &Ctx, args: ListArgs, out: &mut dyn Write) -> anyhow::Result<Exi
 }
 
 fn no_sessions(ctx: &Ctx, out: &mut dyn Write) -> std::io::Result<()> {
-    let claude = ctx
-        .claude_home
-        .as_ref()
-        .map(|c| format!(", nor under {} (projects/)", c.display()))
-        .unwrap_or_default();
+    let claude: String = ctx
+        .agent_roots()
+        .iter()
+        .map(|(a, r)| format!(", nor under {} ({a})", r.display()))
+        .collect();
     writeln!(
         out,
         "No sessions under {} (looked in {}/ and {}/){claude}.",

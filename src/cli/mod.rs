@@ -46,6 +46,10 @@ struct Cli {
     #[arg(long, global = true, value_name = "DIR", env = "CLAUDE_CONFIG_DIR")]
     claude_home: Option<PathBuf>,
 
+    /// Gemini CLI's folder, holding tmp/. Defaults to ~/.gemini.
+    #[arg(long, global = true, value_name = "DIR", env = "ROLLDEX_GEMINI_HOME")]
+    gemini_home: Option<PathBuf>,
+
     /// The index database. Defaults to rolldex.sqlite in the rolldex data folder:
     /// $ROLLDEX_HOME, else the Codex home when it is given or already holds an index, else
     /// ~/.local/share/rolldex.
@@ -147,6 +151,8 @@ pub struct Ctx {
     pub db: PathBuf,
     /// Claude Code's folder (`--claude-home`, `$CLAUDE_CONFIG_DIR`, `~/.claude`).
     pub claude_home: Option<PathBuf>,
+    /// Gemini CLI's folder (`--gemini-home`, `~/.gemini`).
+    pub gemini_home: Option<PathBuf>,
     /// `--no-refresh`.
     pub no_refresh: bool,
     /// `--remote` / `$ROLLDEX_REMOTE`.
@@ -166,6 +172,18 @@ impl Ctx {
         self.home_with(false)
     }
 
+    /// The other agents' roots to index beside the Codex home.
+    pub fn agent_roots(&self) -> Vec<(rolldex::agents::Agent, PathBuf)> {
+        use rolldex::agents::Agent;
+        [
+            (Agent::Claude, self.claude_home.clone()),
+            (Agent::Gemini, self.gemini_home.clone()),
+        ]
+        .into_iter()
+        .filter_map(|(a, r)| r.map(|r| (a, r)))
+        .collect()
+    }
+
     /// The door for reading sessions: the team archive when `--remote` is given, else
     /// the home.
     pub fn reader(&self) -> anyhow::Result<rolldex::Home> {
@@ -179,8 +197,8 @@ impl Ctx {
     /// The door to the home; `detailed` lists malformed lines met while indexing.
     pub fn home_with(&self, detailed: bool) -> anyhow::Result<rolldex::Home> {
         let mut home = rolldex::Home::new(&self.home)?;
-        if let Some(root) = &self.claude_home {
-            home = home.with_agent(rolldex::agents::Agent::Claude, root);
+        for (agent, root) in self.agent_roots() {
+            home = home.with_agent(agent, root);
         }
         Ok(home
             .with_db(&self.db)
@@ -293,15 +311,19 @@ fn run(cli: Cli, local_offset: Result<UtcOffset, String>) -> anyhow::Result<Exit
             rolldex::index::Index::default_path(&rolldex::layout::data_dir(&home, explicit_home))
         }
     };
-    let claude_home = cli
-        .claude_home
-        .filter(|d| !d.as_os_str().is_empty())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".claude")))
-        .map(|d| std::path::absolute(&d).unwrap_or(d));
+    let root = |given: Option<PathBuf>, default: &str| {
+        given
+            .filter(|d| !d.as_os_str().is_empty())
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(default)))
+            .map(|d| std::path::absolute(&d).unwrap_or(d))
+    };
+    let claude_home = root(cli.claude_home, ".claude");
+    let gemini_home = root(cli.gemini_home, ".gemini");
     let ctx = Ctx {
         home,
         db,
         claude_home,
+        gemini_home,
         no_refresh: cli.no_refresh,
         remote: cli.remote.filter(|r| !r.trim().is_empty()),
         local_offset,

@@ -408,6 +408,9 @@ pub fn refresh(
         conn.execute_batch("PRAGMA optimize")
             .map_err(db("optimizing"))?;
     }
+    if total > 0 {
+        recover_folders(conn, db_path)?;
+    }
     save_failures(conn, db_path, &failing, &mut report)?;
     // Last, once every batch is committed: a crash before this lists the folders again.
     // A file remembered as unreadable is examined by every walk: its folder need not be.
@@ -421,6 +424,70 @@ pub fn refresh(
         &remembered,
     )?;
     finish(conn, db_path, report, started)
+}
+
+/// Gives a folder to the sessions that name theirs only by its SHA-256 (Gemini CLI's
+/// project hash), when a folder the index knows hashes to it: a folder another session
+/// ran in, or one above it, or the current directory. Never a guess: no match, no folder.
+fn recover_folders(conn: &mut Connection, db_path: &Path) -> Result<()> {
+    use sha2::{Digest, Sha256};
+    let db = |e| Error::db(db_path, "recovering folders", e);
+    let unknown: Vec<(i64, String)> = {
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT key, folder_hash FROM sessions WHERE cwd IS NULL AND folder_hash IS NOT NULL",
+            )
+            .map_err(db)?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(db)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(db)?
+    };
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let mut candidates: HashSet<String> = HashSet::new();
+    {
+        let mut stmt = conn
+            .prepare_cached("SELECT DISTINCT cwd FROM sessions WHERE cwd IS NOT NULL")
+            .map_err(db)?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(db)?;
+        for cwd in rows {
+            let cwd = cwd.map_err(db)?;
+            for a in Path::new(&cwd).ancestors() {
+                if let Some(s) = a.to_str().filter(|s| !s.is_empty()) {
+                    candidates.insert(s.to_string());
+                }
+            }
+        }
+    }
+    if let Some(here) = std::env::current_dir()
+        .ok()
+        .and_then(|d| d.to_str().map(str::to_string))
+    {
+        candidates.insert(here);
+    }
+    let by_hash: HashMap<String, String> = candidates
+        .into_iter()
+        .map(|c| {
+            let hash = Sha256::digest(c.as_bytes());
+            let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+            (hex, c)
+        })
+        .collect();
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db)?;
+    for (key, hash) in unknown {
+        if let Some(folder) = by_hash.get(&hash) {
+            tx.execute(
+                "UPDATE sessions SET cwd = ?2 WHERE key = ?1",
+                params![key, folder],
+            )
+            .map_err(db)?;
+        }
+    }
+    tx.commit().map_err(db)
 }
 
 /// What a slow refresh learns of unreadable files.
@@ -1060,6 +1127,10 @@ fn plan_for(group: &Group, full: bool) -> Plan {
     if same_file && followed.size == primary.size && followed.mtime_ns == primary.mtime_ns {
         return Plan::Keep;
     }
+    // A document rewritten whole is read whole: it has no offset to continue from.
+    if crate::agents::for_path(&primary.path).whole_document() {
+        return Plan::Rebuild;
+    }
     let r = followed;
     match () {
         // A `.zst` is never appended to: one changed in place was rewritten whole.
@@ -1541,10 +1612,10 @@ fn upsert_session(
             tokens_counted, bytes_images, bytes_encrypted_reasoning, bytes_compaction_history,
             bytes_turn_context, bytes_instructions, bytes_tool_output, bytes_tool_calls,
             bytes_messages, bytes_events, bytes_other, agent, title_rank, last_reply,
-            last_reply_tokens)
+            last_reply_tokens, folder_hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
             ?18, ?19, ?20, ?21, ?22, coalesce(?23, 0), ?24, ?25, ?26, ?27, ?28, ?29, ?30,
-            ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44)
+            ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45)
          ON CONFLICT(id) DO UPDATE SET path = ?2, created_ms = ?3, updated_ms = ?4, cwd = ?5,
             originator = ?6, cli_version = ?7, source = ?8, model_provider = ?9, model = ?10,
             title = ?11, title_typed = ?12, git_commit = ?13, git_branch = ?14, git_url = ?15,
@@ -1555,7 +1626,8 @@ fn upsert_session(
             bytes_images = ?31, bytes_encrypted_reasoning = ?32, bytes_compaction_history = ?33,
             bytes_turn_context = ?34, bytes_instructions = ?35, bytes_tool_output = ?36,
             bytes_tool_calls = ?37, bytes_messages = ?38, bytes_events = ?39, bytes_other = ?40,
-            agent = ?41, title_rank = ?42, last_reply = ?43, last_reply_tokens = ?44
+            agent = ?41, title_rank = ?42, last_reply = ?43, last_reply_tokens = ?44,
+            folder_hash = ?45
          RETURNING key",
     )?;
     let b = state.bytes.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
@@ -1613,6 +1685,7 @@ fn upsert_session(
                 .last_reply
                 .as_ref()
                 .map_or(0, |(_, t)| *t as i64),
+            meta.folder_hash,
         ],
         |r| r.get(0),
     )

@@ -32,6 +32,7 @@ fn as_user(home: &Path, args: &[&str]) -> Output {
         .args(args)
         .env("HOME", home)
         .env_remove("CLAUDE_CONFIG_DIR")
+        .env_remove("ROLLDEX_GEMINI_HOME")
         .env_remove("CODEX_HOME")
         .env_remove("ROLLDEX_HOME")
         .env_remove("ROLLDEX_DB")
@@ -405,4 +406,138 @@ fn a_claude_session_the_agent_deleted_stays_whole_in_rolldexs_copy_and_comes_bac
         fs::read(&original).expect("read"),
         "the copy holds the grown file"
     );
+}
+
+const GEMINI: &str = "5e551011-0000-4000-8000-000000000001";
+const GEMINI_LOST: &str = "5e551011-0000-4000-8000-000000000002";
+
+/// A fresh HOME with Claude Code's and Gemini CLI's fixtures (and no `~/.codex`).
+fn two_agent_home() -> tempfile::TempDir {
+    let home = claude_home();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gemini/tmp");
+    copy_tree(&fixture, &home.path().join(".gemini/tmp"));
+    home
+}
+
+fn gemini_file(home: &Path) -> std::path::PathBuf {
+    crate::util::files(&home.join(".gemini/tmp"))
+        .into_iter()
+        .find(|p| {
+            p.to_string_lossy()
+                .ends_with("session-2025-12-01T10-00-5e551011.json")
+        })
+        .expect("the fixture")
+}
+
+#[test]
+fn gemini_sessions_are_read_whole_with_their_folder_recovered_by_hash_and_reread_when_rewritten() {
+    let home = two_agent_home();
+    let h = home.path();
+    let rows = by_id(&json_lines(&ok_as_user(h, &["list", "--json"])));
+    assert_eq!(
+        rows.len(),
+        6,
+        "four Claude Code and two Gemini CLI sessions: {rows:?}"
+    );
+    let g = &rows[GEMINI];
+    assert_eq!(g["agent"], "gemini");
+    assert_eq!(g["title"], "Why does the relay reconnect loop spin?");
+    assert_eq!(g["tokens"], 1372, "the sum of tokens.total: {g}");
+    assert_eq!(g["model"], "gemini-2.5-flash");
+    assert_eq!(
+        g["cwd"], "/home/ann/relay",
+        "the folder whose SHA-256 is the project hash: {g}"
+    );
+    assert!(
+        rows[GEMINI_LOST]["cwd"].is_null(),
+        "no folder hashes to it: never a guess"
+    );
+    let hits = json_lines(&ok_as_user(h, &["search", "geminiresultword", "--json"]));
+    assert!(hits.iter().any(|x| x["id"] == GEMINI), "{hits:?}");
+    let shown = ok_as_user(h, &["show", GEMINI]);
+    for want in [
+        "agent gemini",
+        "thinking: Backoff: the quasarflux jitter is never reset",
+        "$ rg -n jitter src    [in crates/ws]",
+        "src/backoff.rs:12",
+        "assistant: Reset the jitter after a clean connect.",
+    ] {
+        assert!(shown.contains(want), "missing {want:?} in:\n{shown}");
+    }
+    assert_eq!(
+        ok_as_user(h, &["resume", GEMINI, "--command"]).trim(),
+        format!("cd /home/ann/relay && gemini --resume {GEMINI}")
+    );
+    let stats = json_lines(&ok_as_user(h, &["stats", "--by", "agent", "--json"]));
+    let agents: Vec<&str> = stats.iter().filter_map(|s| s["agent"].as_str()).collect();
+    assert_eq!(agents.len(), 2, "{stats:?}");
+
+    // Gemini CLI rewrites the whole document as the session goes on: read again.
+    let file = gemini_file(h);
+    let mut doc: Value =
+        serde_json::from_str(&fs::read_to_string(&file).expect("read")).expect("json");
+    doc["messages"]
+        .as_array_mut()
+        .expect("messages")
+        .push(serde_json::json!({
+        "id":"g5","timestamp":"2025-12-01T10:00:09.000Z","type":"gemini","model":"gemini-2.5-pro",
+        "content":"Added a regression test (rewrittenword).","tokens":{"total":30}}));
+    fs::write(&file, serde_json::to_string_pretty(&doc).expect("json")).expect("rewrite");
+    let rows = by_id(&json_lines(&ok_as_user(h, &["list", "--json"])));
+    assert_eq!(rows[GEMINI]["tokens"], 1402, "{}", rows[GEMINI]);
+    for word in ["rewrittenword", "geminiresultword"] {
+        let hits = json_lines(&ok_as_user(h, &["search", word, "--json"]));
+        assert_eq!(hits.len(), 1, "{word} once, not twice: {hits:?}");
+    }
+}
+
+#[test]
+fn a_home_with_three_agents_finds_one_word_in_each_and_keeps_the_other_agents_sessions() {
+    let home = two_agent_home();
+    let h = home.path();
+    let day = h.join(".codex/sessions/2025/11/21");
+    fs::create_dir_all(&day).expect("mkdir");
+    let id = "019ab000-0000-7000-8000-00000000c0de";
+    let lines = [
+        serde_json::json!({"timestamp":"2025-11-21T09:00:00.000Z","type":"session_meta",
+            "payload":{"id":id,"timestamp":"2025-11-21T09:00:00.000Z","cwd":"/home/ann/relay"}}),
+        serde_json::json!({"timestamp":"2025-11-21T09:00:01.000Z","type":"response_item",
+            "payload":{"type":"message","role":"assistant","content":[
+                {"type":"output_text","text":"The quasarflux backoff is in relay."}]}}),
+    ];
+    fs::write(
+        day.join(format!("rollout-2025-11-21T09-00-00-{id}.jsonl")),
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .expect("write");
+    let hits = json_lines(&ok_as_user(h, &["search", "quasarflux", "--json"]));
+    let agents: std::collections::BTreeSet<&str> =
+        hits.iter().filter_map(|x| x["agent"].as_str()).collect();
+    assert_eq!(
+        agents.into_iter().collect::<Vec<_>>(),
+        ["claude", "codex", "gemini"],
+        "{hits:?}"
+    );
+    let gemini = json_lines(&ok_as_user(h, &["list", "--agent", "gemini", "--json"]));
+    assert_eq!(gemini.len(), 2);
+
+    // archive compresses the Codex rollout in place and keeps copies of the others.
+    age(&h.join(".claude"), 40);
+    age(&h.join(".gemini"), 40);
+    age(&h.join(".codex"), 40);
+    let out = as_user(h, &["archive", "--older-than", "30d", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let report: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).expect("json");
+    assert_eq!(report["compressed"], 1, "{report}");
+    assert_eq!(report["preserved"], 6, "{report}");
+    let file = gemini_file(h);
+    let bytes = fs::read(&file).expect("read");
+    fs::remove_file(&file).expect("deleted");
+    let rows = by_id(&json_lines(&ok_as_user(h, &["list", "--json"])));
+    assert_eq!(rows[GEMINI]["preserved"], true, "{}", rows[GEMINI]);
+    let hits = json_lines(&ok_as_user(h, &["search", "geminiresultword", "--json"]));
+    assert!(hits.iter().any(|x| x["id"] == GEMINI), "{hits:?}");
+    ok_as_user(h, &["resume", GEMINI]);
+    assert_eq!(fs::read(&file).expect("back"), bytes, "byte for byte");
 }

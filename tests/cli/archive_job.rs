@@ -268,6 +268,7 @@ fn a_failure_on_one_file_keeps_its_original_and_exits_1() {
     );
     let out = Command::new("bash")
         .env("CLAUDE_CONFIG_DIR", crate::util::NO_AGENT_ROOT)
+        .env("ROLLDEX_GEMINI_HOME", crate::util::NO_AGENT_ROOT)
         .arg("-c")
         .arg(&script)
         .output()

@@ -208,6 +208,7 @@ fn without_privileges(home: &Path, args: &[&str]) -> (i32, String, String) {
     };
     let out = cmd
         .env("CLAUDE_CONFIG_DIR", crate::util::NO_AGENT_ROOT)
+        .env("ROLLDEX_GEMINI_HOME", crate::util::NO_AGENT_ROOT)
         .arg("--home")
         .arg(home)
         .args(args)

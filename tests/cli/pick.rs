@@ -195,6 +195,7 @@ fn without_a_terminal_pick_says_so_and_exits_2() {
     let home = tempfile::tempdir().expect("tmp");
     let out = Command::new("setsid")
         .env("CLAUDE_CONFIG_DIR", crate::util::NO_AGENT_ROOT)
+        .env("ROLLDEX_GEMINI_HOME", crate::util::NO_AGENT_ROOT)
         .arg(env!("CARGO_BIN_EXE_rolldex"))
         .arg("--home")
         .arg(home.path())

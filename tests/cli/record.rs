@@ -202,6 +202,7 @@ fn a_write_error_is_reported_not_swallowed() {
     );
     let out = Command::new("bash")
         .env("CLAUDE_CONFIG_DIR", crate::util::NO_AGENT_ROOT)
+        .env("ROLLDEX_GEMINI_HOME", crate::util::NO_AGENT_ROOT)
         .arg("-c")
         .arg(&script)
         .output()

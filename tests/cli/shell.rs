@@ -55,6 +55,7 @@ fn on_a_terminal(home: &std::path::Path, args: &str, env: &[(&str, &str)]) -> St
     );
     let mut c = Command::new("script");
     c.env("CLAUDE_CONFIG_DIR", crate::util::NO_AGENT_ROOT)
+        .env("ROLLDEX_GEMINI_HOME", crate::util::NO_AGENT_ROOT)
         .args(["-qec", &cmd, "/dev/null"])
         .env_remove("NO_COLOR")
         .env_remove("CLICOLOR_FORCE")
@@ -128,6 +129,7 @@ fn long_jobs_show_progress_on_a_terminal_and_never_off_one() {
         );
         let out = Command::new("script")
             .env("CLAUDE_CONFIG_DIR", crate::util::NO_AGENT_ROOT)
+            .env("ROLLDEX_GEMINI_HOME", crate::util::NO_AGENT_ROOT)
             .args(["-qec", &cmd, "/dev/null"])
             .env("TERM", "xterm-256color")
             .output()

@@ -58,12 +58,14 @@ pub fn copy_tree(from: &Path, to: &Path) {
 pub const NO_AGENT_ROOT: &str = "/nonexistent/rolldex-tests";
 
 /// The same, for a command line run by a shell (tmux, `script`, `bash -c`).
-pub const ISOLATED: &str = "CLAUDE_CONFIG_DIR=/nonexistent/rolldex-tests";
+pub const ISOLATED: &str =
+    "CLAUDE_CONFIG_DIR=/nonexistent/rolldex-tests ROLLDEX_GEMINI_HOME=/nonexistent/rolldex-tests";
 
 /// The real binary, with the other agents' roots pointed nowhere (see [`NO_AGENT_ROOT`]).
 pub fn rolldex() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_rolldex"));
-    c.env("CLAUDE_CONFIG_DIR", NO_AGENT_ROOT);
+    c.env("CLAUDE_CONFIG_DIR", NO_AGENT_ROOT)
+        .env("ROLLDEX_GEMINI_HOME", NO_AGENT_ROOT);
     c
 }
 

@@ -87,7 +87,7 @@ pub fn run(ctx: &Ctx, args: PickArgs, out: &mut dyn Write) -> anyhow::Result<Exi
         home: ctx.home.clone(),
         db: ctx.db.clone(),
         remote: ctx.remote.clone(),
-        claude_home: ctx.claude_home.clone(),
+        agent_roots: ctx.agent_roots(),
     };
     // The first frame: the newest sessions of the index as it is, no refresh, no waiting;
     // the rest load on a thread of their own.

@@ -25,8 +25,8 @@ pub struct HomeSpec {
     pub db: PathBuf,
     /// A team archive to answer from instead (`--remote`).
     pub remote: Option<String>,
-    /// Claude Code's folder, indexed beside the home.
-    pub claude_home: Option<PathBuf>,
+    /// The other agents' roots, indexed beside the home.
+    pub agent_roots: Vec<(rolldex::agents::Agent, PathBuf)>,
 }
 
 impl HomeSpec {
@@ -34,8 +34,8 @@ impl HomeSpec {
     /// from the team archive (each worker with a connection of its own).
     pub fn open(&self) -> rolldex::Result<Home> {
         let mut home = Home::new(&self.home)?.with_db(&self.db).with_refresh(false);
-        if let Some(root) = &self.claude_home {
-            home = home.with_agent(rolldex::agents::Agent::Claude, root);
+        for (agent, root) in &self.agent_roots {
+            home = home.with_agent(*agent, root);
         }
         Ok(match &self.remote {
             Some(url) => home.with_team(rolldex::team::Team::connect(url)?),
