@@ -27,7 +27,8 @@ struct Args {
     #[arg(long)]
     out: PathBuf,
     /// The corpus's shape: `bench` (the benches' own), `real` (the line mix and sizes
-    /// measured on real Codex sessions, FORMAT.md) or `small` (many ~20 KB sessions).
+    /// measured on real Codex sessions, FORMAT.md), `small` (many ~20 KB sessions) or
+    /// `claude` (a Claude Code home: OUT/projects/..., AGENT-FORMATS.md's line mix).
     #[arg(long, value_enum, default_value = "bench")]
     profile: ProfileArg,
 }
@@ -37,6 +38,7 @@ enum ProfileArg {
     Bench,
     Real,
     Small,
+    Claude,
 }
 
 fn main() -> Result<(), String> {
@@ -48,12 +50,16 @@ fn main() -> Result<(), String> {
     };
     let started = std::time::Instant::now();
     let profile = match args.profile {
-        ProfileArg::Bench => corpus::Profile::Bench,
-        ProfileArg::Real => corpus::Profile::Real,
-        ProfileArg::Small => corpus::Profile::Small,
+        ProfileArg::Bench => Some(corpus::Profile::Bench),
+        ProfileArg::Real => Some(corpus::Profile::Real),
+        ProfileArg::Small => Some(corpus::Profile::Small),
+        ProfileArg::Claude => None,
     };
-    let c = corpus::generate_profile(&args.out, &spec, profile)
-        .map_err(|e| format!("{}: {e}", args.out.display()))?;
+    let c = match profile {
+        Some(p) => corpus::generate_profile(&args.out, &spec, p),
+        None => corpus::generate_claude(&args.out, &spec),
+    }
+    .map_err(|e| format!("{}: {e}", args.out.display()))?;
     let big = c.biggest();
     println!(
         "{} sessions, {} lines, {} bytes in {:.1}s under {}; biggest {} ({} bytes)",

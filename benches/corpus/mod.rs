@@ -760,3 +760,112 @@ impl Writer {
         )
     }
 }
+
+/// Writes a Claude Code home under `root` (`projects/<project>/<uuid>.jsonl`), with the
+/// line mix AGENT-FORMATS.md measured: per turn a typed prompt, a reply streamed over
+/// several lines (thinking, text, tool calls), each repeating the reply's usage, tool
+/// results (some large), and many `progress` lines; every tenth session has a subagent.
+pub fn generate_claude(root: &Path, spec: &CorpusSpec) -> io::Result<Corpus> {
+    let mut rng = Rng::new(spec.seed);
+    let n = spec.sessions.max(1);
+    let per_session = (spec.total_bytes / n as u64).max(2_000);
+    let mut corpus = Corpus::default();
+    let span_ms: i64 = 240 * 86_400_000;
+    for i in 0..n {
+        let created = START_MS + span_ms * i as i64 / n as i64 + rng.below(3_600_000) as i64;
+        let id = format!(
+            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+            (created / 1000) as u32,
+            rng.below(0x10000),
+            rng.below(0x1000),
+            rng.below(0x1000),
+            rng.next() & 0xffff_ffff_ffff
+        );
+        let repo = rng.pick(REPOS).0.rsplit('/').next().unwrap_or("x");
+        let cwd = format!("/home/dev/src/{repo}");
+        let project = root.join("projects").join(cwd.replace(['/', '.'], "-"));
+        fs::create_dir_all(&project)?;
+        let path = project.join(format!("{id}.jsonl"));
+        let rare_word = format!("rare{}", &id[..8]);
+        let mut out = BufWriter::with_capacity(1 << 20, fs::File::create(&path)?);
+        let (mut bytes, mut lines, mut ms, mut turn) = (0u64, 0u64, created, 0u64);
+        let mut put = |v: serde_json::Value, bytes: &mut u64, lines: &mut u64| -> io::Result<()> {
+            let s = v.to_string();
+            out.write_all(s.as_bytes())?;
+            out.write_all(b"\n")?;
+            *bytes += s.len() as u64 + 1;
+            *lines += 1;
+            Ok(())
+        };
+        let base = |ms: i64, kind: &str| {
+            serde_json::json!({"parentUuid": null, "isSidechain": false, "userType": "external",
+                "cwd": cwd, "sessionId": id, "version": "2.1.3", "gitBranch": "main",
+                "type": kind, "uuid": format!("{:016x}", ms), "timestamp": ts(ms)})
+        };
+        while bytes < per_session {
+            turn += 1;
+            ms += 20_000 + rng.below(60_000) as i64;
+            let mut user = base(ms, "user");
+            let prompt = if turn == 1 {
+                format!(
+                    "Fix the {} in the {repo} parser ({rare_word})",
+                    rng.pick(WORDS)
+                )
+            } else {
+                format!("Now {} the {} too", rng.pick(WORDS), rng.pick(WORDS))
+            };
+            user["message"] = serde_json::json!({"role": "user", "content": prompt});
+            put(user, &mut bytes, &mut lines)?;
+            let msg = format!("msg_{:016x}", rng.next());
+            let blocks = 2 + rng.below(3);
+            for b in 0..blocks {
+                ms += 500;
+                let block = match b {
+                    0 => {
+                        serde_json::json!({"type": "thinking", "thinking": words(&mut rng, 40), "signature": "x".repeat(200)})
+                    }
+                    _ if b + 1 == blocks => {
+                        serde_json::json!({"type": "text", "text": words(&mut rng, 60)})
+                    }
+                    _ => {
+                        serde_json::json!({"type": "tool_use", "id": format!("toolu_{turn}_{b}"), "name": "Bash",
+                        "input": {"command": format!("cargo test -p {repo}"), "description": "Run tests"}})
+                    }
+                };
+                let mut a = base(ms, "assistant");
+                a["requestId"] = serde_json::json!(format!("req_{msg}"));
+                a["message"] = serde_json::json!({"id": msg, "type": "message", "role": "assistant",
+                    "model": "claude-sonnet-4-5-20250929", "content": [block],
+                    "usage": {"input_tokens": 10 + rng.below(100), "output_tokens": 20 * (b + 1),
+                        "cache_creation_input_tokens": rng.below(2000), "cache_read_input_tokens": rng.below(50_000)}});
+                put(a, &mut bytes, &mut lines)?;
+                for _ in 0..3 {
+                    let mut p = base(ms, "progress");
+                    p["data"] =
+                        serde_json::json!({"type": "hook_progress", "hookEvent": "PostToolUse"});
+                    put(p, &mut bytes, &mut lines)?;
+                }
+                if b > 0 && b + 1 < blocks {
+                    let size = if rng.below(10) == 0 { 20_000 } else { 800 };
+                    let mut r = base(ms + 200, "user");
+                    r["message"] = serde_json::json!({"role": "user", "content": [{"type": "tool_result",
+                        "tool_use_id": format!("toolu_{turn}_{b}"), "content": words(&mut rng, size / 6)}]});
+                    r["toolUseResult"] = serde_json::json!({"stdout": "...", "stderr": ""});
+                    put(r, &mut bytes, &mut lines)?;
+                }
+            }
+        }
+        out.flush()?;
+        corpus.total_bytes += bytes;
+        corpus.total_lines += lines;
+        corpus.sessions.push(SessionInfo {
+            id,
+            path,
+            bytes,
+            repo_key: None,
+            legacy: false,
+            rare_word,
+        });
+    }
+    Ok(corpus)
+}

@@ -376,6 +376,19 @@ impl LineParser for Lines {
                 valid_up_to: e.valid_up_to(),
             }
         })?;
+        // Most lines are bookkeeping (`progress` alone is two thirds of them): once the
+        // session's facts are known, their type is all that is read, without building
+        // the line as a value (the JSON is still checked whole).
+        if self.meta_sent {
+            let probe: Probe<'_> =
+                serde_json::from_str(text).map_err(|e| LineErrorKind::Json(e.to_string()))?;
+            if let Some(kind) = probe.kind.as_deref()
+                && BOOKKEEPING.contains(&kind)
+            {
+                out.push(line(probe.timestamp.as_deref(), RolloutItem::State));
+                return Ok(());
+            }
+        }
         let v: Value =
             serde_json::from_str(text).map_err(|e| LineErrorKind::Json(e.to_string()))?;
         let Some(kind) = v.get("type").and_then(Value::as_str) else {
@@ -410,6 +423,23 @@ impl LineParser for Lines {
         }
         Ok(())
     }
+}
+
+/// Line types that carry nothing to index or show.
+const BOOKKEEPING: [&str; 4] = [
+    "progress",
+    "file-history-snapshot",
+    "queue-operation",
+    "system",
+];
+
+/// What is read of a line first: its type and time (borrowed when unescaped).
+#[derive(serde::Deserialize)]
+struct Probe<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    timestamp: Option<std::borrow::Cow<'a, str>>,
 }
 
 /// A parsed line of the common model.
