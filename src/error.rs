@@ -172,11 +172,16 @@ pub struct Candidate {
     pub label: Option<String>,
     /// Its rollout.
     pub path: PathBuf,
+    /// The agent that wrote it (`codex`, `claude`...), when known.
+    pub agent: Option<String>,
 }
 
 impl fmt::Display for Candidate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.id)?;
+        if let Some(agent) = &self.agent {
+            write!(f, "  [{agent}]")?;
+        }
         if let Some(label) = &self.label {
             write!(f, "  {label}")?;
         }

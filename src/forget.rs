@@ -344,6 +344,7 @@ pub fn restore(home: &mut Home, reference: &str) -> Result<(String, Vec<PathBuf>
                     .map(|(u, f)| crate::error::Candidate {
                         id: u.to_string(),
                         label: None,
+                        agent: Some(crate::agents::for_path(&f[0]).agent().to_string()),
                         path: f[0].clone(),
                     })
                     .collect(),

@@ -715,6 +715,7 @@ impl Home {
                     .map(|(u, path)| Candidate {
                         id: u.to_string(),
                         label: named.get(&u.to_string()).map(|e| e.name.clone()),
+                        agent: Some(crate::agents::for_path(&path).agent().to_string()),
                         path,
                     })
                     .collect(),
@@ -1007,6 +1008,7 @@ fn candidate(s: &Session) -> Candidate {
         id: s.id.clone(),
         label: s.label().map(str::to_string),
         path: PathBuf::from(&s.path),
+        agent: Some(s.agent.clone()).filter(|a| !a.is_empty()),
     }
 }
 

@@ -471,6 +471,14 @@ fn gemini_sessions_are_read_whole_with_their_folder_recovered_by_hash_and_reread
     let stats = json_lines(&ok_as_user(h, &["stats", "--by", "agent", "--json"]));
     let agents: Vec<&str> = stats.iter().filter_map(|s| s["agent"].as_str()).collect();
     assert_eq!(agents.len(), 2, "{stats:?}");
+    // A prefix two sessions share lists them with their agent and exits 2.
+    let amb = as_user(h, &["show", "5e55"]);
+    assert_eq!(amb.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&amb.stderr);
+    assert!(
+        err.contains("matches 2 sessions") && err.matches("[gemini]").count() == 2,
+        "{err}"
+    );
 
     // Gemini CLI rewrites the whole document as the session goes on: read again.
     let file = gemini_file(h);
