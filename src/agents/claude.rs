@@ -24,7 +24,7 @@ use super::{Agent, Connector, LineParser};
 use crate::error::LineErrorKind;
 use crate::model::{
     Compacted, ContentItem, EventMsg, GitInfo, ParsedLine, ResponseItem, RolloutItem, SessionMeta,
-    Shape, TurnContext,
+    TurnContext,
 };
 
 /// The Claude Code connector.
@@ -442,19 +442,7 @@ struct Probe<'a> {
     timestamp: Option<std::borrow::Cow<'a, str>>,
 }
 
-/// A parsed line of the common model.
-fn line(ts: Option<&str>, item: RolloutItem) -> ParsedLine {
-    ParsedLine {
-        shape: Shape::Envelope,
-        timestamp: ts.map(str::to_string),
-        ordinal: None,
-        item,
-    }
-}
-
-fn str_of(v: &Value, key: &str) -> Option<String> {
-    v.get(key).and_then(Value::as_str).map(str::to_string)
-}
+use super::{line, str_of};
 
 fn title(v: &Value, ts: Option<&str>, key: &str, rank: u8) -> Option<ParsedLine> {
     let text = str_of(v, key).filter(|t| !t.trim().is_empty())?;

@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::{Agent, Connector, LineParser};
 use crate::error::LineErrorKind;
 use crate::model::{
-    ContentItem, EventMsg, ParsedLine, ResponseItem, RolloutItem, SessionMeta, Shape, TurnContext,
+    ContentItem, EventMsg, ParsedLine, ResponseItem, RolloutItem, SessionMeta, TurnContext,
 };
 
 /// The Gemini CLI connector.
@@ -317,18 +317,7 @@ fn content_text(v: Option<&Value>) -> String {
     }
 }
 
-fn line(ts: Option<&str>, item: RolloutItem) -> ParsedLine {
-    ParsedLine {
-        shape: Shape::Envelope,
-        timestamp: ts.map(str::to_string),
-        ordinal: None,
-        item,
-    }
-}
-
-fn str_of(v: &Value, key: &str) -> Option<String> {
-    v.get(key).and_then(Value::as_str).map(str::to_string)
-}
+use super::{line, str_of};
 
 #[cfg(test)]
 mod tests {

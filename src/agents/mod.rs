@@ -121,6 +121,24 @@ pub fn of(agent: Agent) -> &'static dyn Connector {
     }
 }
 
+/// A line of the common model, written in the envelope shape at `ts`: what connectors of
+/// agents other than Codex make of what they read.
+pub(crate) fn line(ts: Option<&str>, item: crate::model::RolloutItem) -> ParsedLine {
+    ParsedLine {
+        shape: crate::model::Shape::Envelope,
+        timestamp: ts.map(str::to_string),
+        ordinal: None,
+        item,
+    }
+}
+
+/// A string field of a JSON object.
+pub(crate) fn str_of(v: &serde_json::Value, key: &str) -> Option<String> {
+    v.get(key)
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string)
+}
+
 /// A path quoted for a POSIX shell when it needs it.
 pub(crate) fn shell_quote(s: &str) -> String {
     if !s.is_empty()

@@ -225,13 +225,9 @@ fn an_appended_claude_session_continues_from_its_offset_and_counts_a_reply_once(
     assert_eq!(again[SESSION]["tokens"], rows[SESSION]["tokens"]);
 }
 
-#[test]
-fn a_word_said_to_codex_and_to_claude_code_finds_both_and_each_says_its_agent() {
-    let home = claude_home();
-    let h = home.path();
-    let codex = h.join(".codex");
-    copy_tree(&crate::util::fixture_home(), &codex);
-    // A Codex session saying the word the Claude Code session says.
+/// Writes a Codex rollout under `codex` whose assistant says `quasarflux` (as the Claude
+/// Code and Gemini CLI fixtures do); returns its id.
+fn codex_session_saying_quasarflux(codex: &Path) -> &'static str {
     let day = codex.join("sessions/2025/11/21");
     fs::create_dir_all(&day).expect("mkdir");
     let id = "019ab000-0000-7000-8000-00000000c0de";
@@ -247,6 +243,17 @@ fn a_word_said_to_codex_and_to_claude_code_finds_both_and_each_says_its_agent() 
         lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
     )
     .expect("write");
+    id
+}
+
+#[test]
+fn a_word_said_to_codex_and_to_claude_code_finds_both_and_each_says_its_agent() {
+    let home = claude_home();
+    let h = home.path();
+    let codex = h.join(".codex");
+    copy_tree(&crate::util::fixture_home(), &codex);
+    // A Codex session saying the word the Claude Code session says.
+    let id = codex_session_saying_quasarflux(&codex);
     let hits = json_lines(&ok_as_user(h, &["search", "quasarflux", "--json"]));
     let agents: std::collections::BTreeSet<&str> =
         hits.iter().filter_map(|x| x["agent"].as_str()).collect();
@@ -503,21 +510,7 @@ fn gemini_sessions_are_read_whole_with_their_folder_recovered_by_hash_and_reread
 fn a_home_with_three_agents_finds_one_word_in_each_and_keeps_the_other_agents_sessions() {
     let home = two_agent_home();
     let h = home.path();
-    let day = h.join(".codex/sessions/2025/11/21");
-    fs::create_dir_all(&day).expect("mkdir");
-    let id = "019ab000-0000-7000-8000-00000000c0de";
-    let lines = [
-        serde_json::json!({"timestamp":"2025-11-21T09:00:00.000Z","type":"session_meta",
-            "payload":{"id":id,"timestamp":"2025-11-21T09:00:00.000Z","cwd":"/home/ann/relay"}}),
-        serde_json::json!({"timestamp":"2025-11-21T09:00:01.000Z","type":"response_item",
-            "payload":{"type":"message","role":"assistant","content":[
-                {"type":"output_text","text":"The quasarflux backoff is in relay."}]}}),
-    ];
-    fs::write(
-        day.join(format!("rollout-2025-11-21T09-00-00-{id}.jsonl")),
-        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
-    )
-    .expect("write");
+    codex_session_saying_quasarflux(&h.join(".codex"));
     let hits = json_lines(&ok_as_user(h, &["search", "quasarflux", "--json"]));
     let agents: std::collections::BTreeSet<&str> =
         hits.iter().filter_map(|x| x["agent"].as_str()).collect();
