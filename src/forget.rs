@@ -106,9 +106,12 @@ pub fn plan(home: &mut Home, policy: &Policy, now_ms: i64) -> Result<Plan> {
             newest += 1;
         }
         kept |= policy.keep_pinned && s.pinned;
-        // Another agent's files are its own: forget never moves them.
-        kept |= crate::agents::Agent::parse(&s.agent)
-            .is_some_and(|a| !crate::agents::of(a).forget_moves_originals());
+        // Another agent's files are its own: forget never moves them. Once the agent
+        // deleted one, rolldex's copy is what holds the session, and that copy is
+        // rolldex's to retire.
+        kept |= !s.preserved
+            && crate::agents::Agent::parse(&s.agent)
+                .is_some_and(|a| !crate::agents::of(a).forget_moves_originals());
         kept |= policy.keep_named && s.name.is_some();
         if kept {
             keep.insert(s.id.clone());
@@ -242,7 +245,26 @@ pub fn apply(
         trash: trash.clone(),
         ..Default::default()
     };
-    for s in &plan.forget {
+    let data = home.data_dir();
+    let data_trash = data.join(TRASH_DIR);
+    for s in plan.forget.iter().filter(|s| s.preserved) {
+        // Only rolldex's copy is left: it goes to the data folder's trash.
+        let copy = PathBuf::from(&s.path);
+        let len = fs::metadata(&copy).map(|m| m.len()).unwrap_or(0);
+        match private_dirs(&data_trash).and_then(|()| move_under(&copy, &data, &data_trash)) {
+            Ok(_) => {
+                out.files += 1;
+                out.bytes += len;
+                out.ids.push(s.id.clone());
+            }
+            Err(e) => {
+                out.errors.push(e);
+                out.skipped
+                    .push((s.id.clone(), "a file could not move".into()));
+            }
+        }
+    }
+    for s in plan.forget.iter().filter(|s| !s.preserved) {
         let Some(paths) = Uuid::parse_str(&s.id).ok().and_then(|u| files.get(&u)) else {
             continue;
         };
@@ -304,9 +326,85 @@ pub fn in_trash(home: &Path) -> HashMap<Uuid, Vec<PathBuf>> {
     out
 }
 
+/// rolldex's preserved copies of other agents' sessions in the data folder's trash
+/// (`DATA/rolldex-trash/preserved/...`), by session id.
+pub fn copies_in_trash(data_dir: &Path) -> HashMap<String, Vec<PathBuf>> {
+    let trash = data_dir.join(TRASH_DIR);
+    let mut out: HashMap<String, Vec<PathBuf>> = HashMap::new();
+    for agent in crate::agents::Agent::ALL {
+        let connector = crate::agents::of(agent);
+        if connector.forget_moves_originals() {
+            continue;
+        }
+        let root = crate::preserve::store_root(&trash, agent);
+        for (f, _) in crate::index::scan::scan(&[(agent, root)], None).files {
+            let id = connector.session_id(&f).or_else(|| {
+                crate::reader::read_head_meta(&f)
+                    .ok()
+                    .flatten()
+                    .and_then(|m| m.id)
+            });
+            if let Some(id) = id {
+                out.entry(id.to_ascii_lowercase()).or_default().push(f);
+            }
+        }
+    }
+    out
+}
+
 /// Puts a forgotten session back where it was: `reference` is its id, a unique id prefix
 /// or its name. A file already back in place is never replaced. Returns the paths restored.
 pub fn restore(home: &mut Home, reference: &str) -> Result<(String, Vec<PathBuf>)> {
+    match restore_rollout(home, reference) {
+        Err(Error::SessionNotFound { .. }) => restore_copy(home, reference),
+        other => other,
+    }
+}
+
+/// [`restore`] of a preserved copy: from the data folder's trash back into the store.
+fn restore_copy(home: &mut Home, reference: &str) -> Result<(String, Vec<PathBuf>)> {
+    let data = home.data_dir();
+    let text = reference.trim();
+    let prefix = layout::normalize_id_prefix(text)?;
+    let copies = copies_in_trash(&data);
+    let matches: Vec<(&String, &Vec<PathBuf>)> = copies
+        .iter()
+        .filter(|(id, _)| id.replace('-', "").starts_with(&prefix.replace('-', "")))
+        .collect();
+    let (id, files) = match matches.as_slice() {
+        [one] => *one,
+        [] => {
+            return Err(Error::SessionNotFound {
+                id: text.to_string(),
+                home: data.join(TRASH_DIR),
+            });
+        }
+        many => {
+            return Err(Error::Ambiguous {
+                reference: text.to_string(),
+                candidates: many
+                    .iter()
+                    .map(|(id, f)| crate::error::Candidate {
+                        id: id.to_string(),
+                        label: None,
+                        agent: Some(crate::agents::for_path(&f[0]).agent().to_string()),
+                        path: f[0].clone(),
+                    })
+                    .collect(),
+            });
+        }
+    };
+    let trash = data.join(TRASH_DIR);
+    let mut back = Vec::new();
+    for f in files {
+        back.push(move_under(f, &trash, &data)?);
+    }
+    home.refresh(Default::default())?;
+    Ok((id.clone(), back))
+}
+
+/// [`restore`] of a Codex rollout, from the home's trash.
+fn restore_rollout(home: &mut Home, reference: &str) -> Result<(String, Vec<PathBuf>)> {
     let root = home.path().to_path_buf();
     let trashed = in_trash(&root);
     let text = reference.trim();
@@ -375,12 +473,25 @@ pub struct Emptied {
 /// `older_than` ago (by the time they were moved, the file's change time). The only code
 /// that deletes rollout bytes.
 pub fn empty_trash(home: &Path, older_than: Option<Duration>) -> Result<Emptied> {
+    let trashed: Vec<Vec<PathBuf>> = in_trash(home).into_values().collect();
+    delete_for_good(&trashed, older_than)
+}
+
+/// Deletes rolldex's preserved copies in the data folder's trash for good, as
+/// [`empty_trash`] does rollouts.
+pub fn empty_copies_trash(data_dir: &Path, older_than: Option<Duration>) -> Result<Emptied> {
+    let trashed: Vec<Vec<PathBuf>> = copies_in_trash(data_dir).into_values().collect();
+    delete_for_good(&trashed, older_than)
+}
+
+/// Deletes the files of each trashed session (those moved longer than `older_than` ago).
+fn delete_for_good(sessions: &[Vec<PathBuf>], older_than: Option<Duration>) -> Result<Emptied> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
     let mut out = Emptied::default();
-    for files in in_trash(home).values() {
+    for files in sessions {
         let mut any = false;
         for f in files {
             let meta = fs::symlink_metadata(f).map_err(|e| Error::io(f, "examining", e))?;

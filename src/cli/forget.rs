@@ -106,7 +106,8 @@ pub fn run(ctx: &Ctx, args: ForgetArgs, out: &mut dyn Write) -> anyhow::Result<E
             .map(parse_duration)
             .transpose()
             .map_err(|e| anyhow::anyhow!("--older-than: {e}"))?;
-        let trashed = forget::in_trash(home.path()).len();
+        let data = home.data_dir();
+        let trashed = forget::in_trash(home.path()).len() + forget::copies_in_trash(&data).len();
         if trashed == 0 {
             writeln!(out, "The trash is empty.")?;
             return Ok(ExitCode::SUCCESS);
@@ -118,7 +119,11 @@ pub fn run(ctx: &Ctx, args: ForgetArgs, out: &mut dyn Write) -> anyhow::Result<E
         if let Some(code) = allowed(args.yes, &question)? {
             return Ok(code);
         }
-        let done = forget::empty_trash(home.path(), older)?;
+        let mut done = forget::empty_trash(home.path(), older)?;
+        let copies = forget::empty_copies_trash(&data, older)?;
+        done.sessions += copies.sessions;
+        done.files += copies.files;
+        done.bytes += copies.bytes;
         if args.json {
             writeln!(
                 out,

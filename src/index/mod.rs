@@ -62,19 +62,30 @@ impl Index {
         // Refuse a newer schema before anything writes (even switching to WAL rewrites the
         // header): that database is not ours to touch.
         migrate::refuse_newer(&writer, path)?;
-        writer
-            .busy_timeout(BUSY_TIMEOUT)
-            .and_then(|_| {
-                // WAL: readers never block on the writer. synchronous=NORMAL: a power loss
-                // may drop the last transactions, never corrupt the file, and the index is
-                // rebuildable from the rollouts anyway.
-                writer.execute_batch(
-                    "PRAGMA journal_mode = WAL;
-                     PRAGMA synchronous = NORMAL;
-                     PRAGMA foreign_keys = ON;",
-                )
-            })
-            .map_err(|e| Error::db(path, "configuring", e))?;
+        // WAL: readers never block on the writer. synchronous=NORMAL: a power loss may drop
+        // the last transactions, never corrupt the file, and the index is rebuildable from
+        // the rollouts anyway. Switching a new file to WAL takes a lock SQLite does not
+        // wait for (two processes creating the index at once): that is retried here.
+        let started = std::time::Instant::now();
+        loop {
+            let configured = writer.execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = NORMAL;
+                 PRAGMA foreign_keys = ON;",
+            );
+            match configured {
+                Ok(()) => break,
+                Err(rusqlite::Error::SqliteFailure(f, _))
+                    if matches!(
+                        f.code,
+                        rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                    ) && started.elapsed() < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => return Err(Error::db(path, "configuring", e)),
+            }
+        }
         migrate::migrate(&mut writer, path)?;
         Ok(Index {
             path: path.to_path_buf(),

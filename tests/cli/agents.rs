@@ -542,3 +542,68 @@ fn a_home_with_three_agents_finds_one_word_in_each_and_keeps_the_other_agents_se
     ok_as_user(h, &["resume", GEMINI]);
     assert_eq!(fs::read(&file).expect("back"), bytes, "byte for byte");
 }
+
+#[test]
+fn forget_retires_only_what_rolldex_holds_alone_and_restores_it() {
+    let home = claude_home();
+    let h = home.path();
+    let projects = h.join(".claude/projects");
+    age(&projects, 40);
+    ok_as_user(h, &["archive", "--older-than", "30d"]);
+    let original = projects.join(format!("-home-ann-relay/{SESSION}.jsonl"));
+    let subagent = projects.join(format!(
+        "-home-ann-relay/{SESSION}/subagents/agent-a1b2c3d4.jsonl"
+    ));
+    let bytes = fs::read(&original).expect("read");
+    // Claude Code's cleanup deletes the session and its subagent.
+    fs::remove_file(&original).expect("the agent deletes it");
+    fs::remove_file(&subagent).expect("and its subagent");
+
+    // Everything is old: only the sessions whose originals are gone may be forgotten, and
+    // what moves is rolldex's copies; Claude Code's own files stay where they are.
+    let before = crate::util::files(&projects);
+    let out: Value = serde_json::from_str(
+        ok_as_user(h, &["forget", "--keep-within", "1s", "--yes", "--json"]).trim(),
+    )
+    .expect("json");
+    let mut forgotten: Vec<&str> = out["forgotten"]
+        .as_array()
+        .expect("forgotten")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    forgotten.sort_unstable();
+    assert_eq!(forgotten, [SESSION, "agent-a1b2c3d4"], "{out}");
+    assert_eq!(
+        crate::util::files(&projects),
+        before,
+        "the agent's files untouched"
+    );
+    let rows = by_id(&json_lines(&ok_as_user(h, &["list", "--json"])));
+    assert!(!rows.contains_key(SESSION), "{rows:?}");
+    assert_eq!(rows.len(), 2);
+    let trashed = h.join(format!(
+        ".local/share/rolldex/rolldex-trash/preserved/claude/projects/-home-ann-relay/{SESSION}.jsonl.zst"
+    ));
+    assert!(trashed.is_file(), "the copy is in the trash");
+
+    // --restore puts the copy back: the session is listed again, and resume brings back
+    // the original, byte for byte.
+    ok_as_user(h, &["forget", "--restore", "0b5e1c2d"]);
+    let rows = by_id(&json_lines(&ok_as_user(h, &["list", "--json"])));
+    assert_eq!(rows[SESSION]["preserved"], true);
+    ok_as_user(h, &["resume", SESSION]);
+    assert_eq!(fs::read(&original).expect("back"), bytes);
+
+    // Forgotten again (the original gone again), then the trash emptied on request.
+    fs::remove_file(&original).expect("deleted again");
+    ok_as_user(h, &["forget", "--keep-within", "1s", "--yes"]);
+    let emptied: Value =
+        serde_json::from_str(ok_as_user(h, &["forget", "--empty-trash", "--yes", "--json"]).trim())
+            .expect("json");
+    assert_eq!(
+        emptied["deleted_sessions"], 2,
+        "the session and its subagent: {emptied}"
+    );
+    assert!(!trashed.exists());
+}
