@@ -80,6 +80,40 @@ pub struct PreserveReport {
     pub unreadable: Vec<Error>,
     /// Copies that could not be written or verified.
     pub errors: Vec<Error>,
+    /// Temp files of copies a killed run left, removed.
+    pub temps_removed: u64,
+}
+
+/// How old a temp file of a copy must be before a later run removes it: one being
+/// written by a run still going is younger.
+const TEMP_STALE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Removes the temp files of copies that a killed run left under `dir` (an hour old:
+/// never one a live run is writing). They are rolldex's own, never an agent's file.
+fn remove_stale_temps(dir: &Path, now: SystemTime, report: &mut PreserveReport) {
+    let mut stack = vec![(dir.to_path_buf(), 0)];
+    while let Some((d, depth)) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let Ok(ft) = e.file_type() else { continue };
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if ft.is_dir() && depth < 8 {
+                stack.push((e.path(), depth + 1));
+            } else if ft.is_file()
+                && name.starts_with(&format!("{}{PRESERVE_TEMP}-", layout::TEMP_PREFIX))
+                && name.ends_with(".tmp")
+                && e.metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|m| now.duration_since(m).unwrap_or_default() >= TEMP_STALE)
+                && fs::remove_file(e.path()).is_ok()
+            {
+                report.temps_removed += 1;
+            }
+        }
+    }
 }
 
 /// Keeps a verified copy of every session file of `agent` under `root` last written
@@ -92,6 +126,9 @@ pub fn preserve(
     report: &mut PreserveReport,
 ) {
     let now = SystemTime::now();
+    if !opts.dry_run {
+        remove_stale_temps(&store_root(data_dir, agent), now, report);
+    }
     let scan = crate::index::scan::scan(&[(agent, root.to_path_buf())], None);
     report.unreadable.extend(scan.errors);
     for (path, found) in scan.files {
@@ -313,5 +350,22 @@ mod tests {
         );
         restore(copy, &original).expect("restore");
         assert_eq!(fs::read(&original).expect("read"), bytes, "byte for byte");
+
+        // A killed run's temp file goes once it is stale; a fresh one (a live run's) stays.
+        let store = copy.parent().expect("dir");
+        let stale = store.join(".rolldex-preserve-dead.tmp");
+        let fresh = store.join(".rolldex-preserve-live.tmp");
+        for t in [&stale, &fresh] {
+            fs::write(t, b"partial").expect("temp");
+        }
+        File::options()
+            .write(true)
+            .open(&stale)
+            .and_then(|f| f.set_modified(SystemTime::now() - Duration::from_secs(7200)))
+            .expect("mtime");
+        let mut cleaned = PreserveReport::default();
+        preserve(Agent::Claude, &root, &data, &opts, &mut cleaned);
+        assert_eq!(cleaned.temps_removed, 1);
+        assert!(!stale.exists() && fresh.exists());
     }
 }

@@ -3,7 +3,10 @@
 //! `.jsonl` or its `.jsonl.zst` (a twin left by a kill between link and removal must hold
 //! the same bytes), no `.zst` is truncated, the index passes `PRAGMA integrity_check`; at
 //! the end a normal run converges (no twins, the index matches the files). `rolldex forget`
-//! is killed the same way: every session stays whole, in place or in the trash.
+//! is killed the same way: every session stays whole, in place or in the trash. And for
+//! another agent's sessions (Claude Code): `archive` keeping copies and `forget` retiring
+//! them, killed at random moments, never touch the agent's files, never leave a torn copy
+//! at its name, and leave each deleted original's session in exactly one copy.
 
 #[allow(dead_code)]
 #[path = "util/mod.rs"]
@@ -381,4 +384,164 @@ fn forget_killed_at_random_moments_leaves_every_session_whole_in_place_or_in_the
     check_whole("final forget");
     let in_trash = sessions_under(&trash);
     assert_eq!(in_trash.len(), truth.len());
+}
+
+/// Every Claude Code session file under `root`, by its path relative to it.
+fn agent_files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    if !root.exists() {
+        return BTreeMap::new();
+    }
+    util::files(root)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".jsonl"))
+        .map(|p| {
+            let bytes = fs::read(&p).expect("read");
+            (p.strip_prefix(root).expect("under").to_path_buf(), bytes)
+        })
+        .collect()
+}
+
+/// rolldex's copies under `dir` (a store or its trash), decompressed, by the relative path
+/// of their original; temp files are left aside (a kill mid-write may leave one).
+fn copies_under(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    if !dir.exists() {
+        return BTreeMap::new();
+    }
+    util::files(dir)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".jsonl.zst"))
+        .map(|p| {
+            let raw = fs::read(&p).expect("read");
+            let bytes = zstd::decode_all(&raw[..])
+                .unwrap_or_else(|e| panic!("{} is truncated or corrupt: {e}", p.display()));
+            let rel = p
+                .strip_prefix(dir)
+                .expect("under")
+                .to_string_lossy()
+                .into_owned();
+            (PathBuf::from(rel.trim_end_matches(".zst")), bytes)
+        })
+        .collect()
+}
+
+#[test]
+fn preserving_and_forgetting_killed_at_random_moments_never_lose_or_tear_a_claude_session() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let codex = dir.path().join("codex");
+    let claude = dir.path().join("claude");
+    let data = dir.path().join("data");
+    fs::create_dir_all(&codex).expect("mkdir");
+    corpus::generate_claude(
+        &claude,
+        &corpus::CorpusSpec {
+            sessions: 40,
+            total_bytes: 12_000_000,
+            seed: 99,
+        },
+    )
+    .expect("corpus");
+    let old = std::time::SystemTime::now() - Duration::from_secs(40 * 86_400);
+    for f in util::files(&claude) {
+        fs::File::options()
+            .write(true)
+            .open(&f)
+            .and_then(|h| h.set_modified(old))
+            .expect("mtime");
+    }
+    let truth = agent_files(&claude);
+    let claude_arg = claude.to_str().expect("utf-8").to_string();
+    let db = data.join("rolldex.sqlite");
+    let db_arg = db.to_str().expect("utf-8").to_string();
+    let args = |rest: &[&str]| -> Vec<String> {
+        let mut v = vec![
+            "--claude-home".to_string(),
+            claude_arg.clone(),
+            "--db".into(),
+            db_arg.clone(),
+        ];
+        v.extend(rest.iter().map(|s| s.to_string()));
+        v
+    };
+    let store = data.join("preserved/claude");
+    let trash = data.join("rolldex-trash/preserved/claude");
+    // After any kill: the agent's files untouched (or gone only where the test deleted
+    // them); every copy at its final name whole and equal to its original; no session
+    // both in the store and in the trash; the index intact.
+    let check = |what: &str, deleted: &std::collections::BTreeSet<PathBuf>| {
+        let now = agent_files(&claude);
+        for (rel, bytes) in &truth {
+            if deleted.contains(rel) {
+                assert!(
+                    !now.contains_key(rel),
+                    "{what}: {} came back",
+                    rel.display()
+                );
+            } else {
+                assert!(
+                    now.get(rel) == Some(bytes),
+                    "{what}: {} changed",
+                    rel.display()
+                );
+            }
+        }
+        let kept = copies_under(&store);
+        let trashed = copies_under(&trash);
+        for (rel, bytes) in kept.iter().chain(&trashed) {
+            assert!(
+                truth.get(rel) == Some(bytes),
+                "{what}: the copy of {} differs",
+                rel.display()
+            );
+        }
+        for rel in deleted {
+            let n = usize::from(kept.contains_key(rel)) + usize::from(trashed.contains_key(rel));
+            assert_eq!(
+                n,
+                1,
+                "{what}: {} has {n} copies after its original went",
+                rel.display()
+            );
+        }
+        if db.exists() {
+            let conn = rusqlite::Connection::open(&db).expect("open db");
+            let ok: String = conn
+                .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+                .expect("integrity_check");
+            assert_eq!(ok, "ok", "{what}");
+        }
+    };
+    let mut deleted = std::collections::BTreeSet::new();
+    let mut rng = Rng::new(4242);
+    for k in 0..20 {
+        let delay = Duration::from_micros(rng.below(150_000));
+        let a = args(&["archive", "--older-than", "1d"]);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        kill_after(&codex, &a, delay);
+        check(&format!("archive killed {k} after {delay:?}"), &deleted);
+    }
+    // A run to the end copies everything; then the agent deletes half its sessions.
+    let a = args(&["archive", "--older-than", "1d"]);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    util::ok(&codex, &a, b"");
+    assert_eq!(
+        copies_under(&store).len(),
+        truth.len(),
+        "every file has its copy"
+    );
+    for (i, rel) in truth.keys().enumerate() {
+        if i % 2 == 0 {
+            fs::remove_file(claude.join(rel)).expect("delete");
+            deleted.insert(rel.clone());
+        }
+    }
+    check("the agent's cleanup", &deleted);
+    let f = args(&["forget", "--keep-within", "1s", "--yes"]);
+    let f: Vec<&str> = f.iter().map(String::as_str).collect();
+    for k in 0..20 {
+        let delay = Duration::from_micros(rng.below(150_000));
+        kill_after(&codex, &f, delay);
+        check(&format!("forget killed {k} after {delay:?}"), &deleted);
+    }
+    util::ok(&codex, &f, b"");
+    check("a forget to the end", &deleted);
 }

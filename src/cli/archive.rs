@@ -114,6 +114,7 @@ pub fn run(ctx: &Ctx, args: ArchiveArgs, out: &mut dyn Write) -> anyhow::Result<
             "preserved_up_to_date": kept.up_to_date,
             "preserved_bytes_in": preserved_in,
             "preserved_bytes_out": preserved_out,
+            "preserve_temps_removed": kept.temps_removed,
             "bytes_in": report.bytes_in,
             "bytes_out": report.bytes_out,
             "ratio": (ratio * 100.0).round() / 100.0,
