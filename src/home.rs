@@ -347,14 +347,28 @@ impl Home {
 
     /// The ids of the sessions pinned now (from the home's pins file).
     pub fn pinned(&self) -> Result<std::collections::HashSet<String>> {
-        Ok(crate::pins::pinned(&self.path)?.0)
+        Ok(crate::pins::pinned(&self.data_dir())?.0)
     }
 
     /// Pins (`pin`) or unpins a session: one line appended to the pins file.
     pub fn pin(&mut self, reference: &str, pin: bool) -> Result<Resolved> {
         let found = self.resolve(reference)?;
-        let id = self.id_of(&found)?;
-        crate::pins::set(&self.path, id, pin, &recorder::now_timestamp())?;
+        // Any agent's session: its id as the index has it (a Claude Code subagent's is no
+        // uuid), else the one its file says.
+        let id = match found.id.clone() {
+            Some(id) => id,
+            None => self.id_of(&found)?.to_string(),
+        };
+        let data = self.data_dir();
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&data)
+                .map_err(|e| Error::io(&data, "creating folder", e))?;
+        }
+        crate::pins::set(&data, &id, pin, &recorder::now_timestamp())?;
         Ok(found)
     }
 

@@ -1,7 +1,7 @@
 //! Pins: sessions a person marked to keep. `forget --keep-pinned` never retires them.
 //!
-//! Like names, pins are the person's data: they live in a small append-only file in the
-//! home, `rolldex_pins.jsonl`, one line `{"id","pinned","updated_at"}` per change, the last
+//! Like names, pins are the person's data: they live in a small append-only file in
+//! rolldex's data folder (the Codex home when it holds the index), `rolldex_pins.jsonl`, one line `{"id","pinned","updated_at"}` per change, the last
 //! line for an id winning, never only in the rebuildable index. The file is read whole when
 //! asked (one line per pin or unpin: it stays small).
 
@@ -54,9 +54,20 @@ pub fn pinned(home: &Path) -> Result<(HashSet<String>, Vec<LineError>)> {
         let parsed = serde_json::from_slice::<Line>(bytes)
             .map_err(|e| LineErrorKind::Shape(format!("not a pin line: {e}")))
             .and_then(|l| {
-                Uuid::parse_str(l.id.trim())
-                    .map(|u| (u.to_string(), l.pinned))
-                    .map_err(|_| LineErrorKind::Shape("the pin's id is not a session uuid".into()))
+                let id = l.id.trim();
+                match Uuid::parse_str(id) {
+                    Ok(u) => Ok((u.to_string(), l.pinned)),
+                    // A Claude Code subagent's id: `agent-` and its file's name.
+                    Err(_)
+                        if crate::layout::normalize_id_prefix(id)
+                            .is_ok_and(|p| p.starts_with(crate::layout::AGENT_ID_PREFIX)) =>
+                    {
+                        Ok((id.to_ascii_lowercase(), l.pinned))
+                    }
+                    Err(_) => Err(LineErrorKind::Shape(
+                        "the pin's id is not a session id".into(),
+                    )),
+                }
             });
         match parsed {
             Ok((id, true)) => {
@@ -78,8 +89,8 @@ pub fn pinned(home: &Path) -> Result<(HashSet<String>, Vec<LineError>)> {
 
 /// Pins (or unpins) a session: appends one line to the pins file (see
 /// [`crate::names::append_line`] for how).
-pub fn set(home: &Path, id: Uuid, pin: bool, updated_at: &str) -> Result<()> {
-    let line = serde_json::json!({"id": id.to_string(), "pinned": pin, "updated_at": updated_at});
+pub fn set(home: &Path, id: &str, pin: bool, updated_at: &str) -> Result<()> {
+    let line = serde_json::json!({"id": id, "pinned": pin, "updated_at": updated_at});
     crate::names::append_line(&pins_path(home), line.to_string().as_bytes())
 }
 
@@ -90,16 +101,16 @@ mod tests {
     #[test]
     fn the_last_line_wins_and_bad_lines_are_named() -> Result<()> {
         let dir = tempfile::tempdir().map_err(|e| Error::io("tmp", "tmp", e))?;
-        let a = Uuid::now_v7();
-        let b = Uuid::now_v7();
-        set(dir.path(), a, true, "t1")?;
+        let a = Uuid::now_v7().to_string();
+        let b = "agent-a1b2c3d4";
+        set(dir.path(), &a, true, "t1")?;
         set(dir.path(), b, true, "t2")?;
         std::fs::OpenOptions::new()
             .append(true)
             .open(pins_path(dir.path()))
             .and_then(|mut f| std::io::Write::write_all(&mut f, b"garbage\n"))
             .map_err(|e| Error::io("pins", "write", e))?;
-        set(dir.path(), a, false, "t3")?;
+        set(dir.path(), &a, false, "t3")?;
         let (ids, bad) = pinned(dir.path())?;
         assert_eq!(ids, HashSet::from([b.to_string()]));
         assert_eq!(bad.iter().map(|e| e.line).collect::<Vec<_>>(), [3]);

@@ -607,3 +607,45 @@ fn forget_retires_only_what_rolldex_holds_alone_and_restores_it() {
     );
     assert!(!trashed.exists());
 }
+
+#[test]
+fn pins_of_any_agents_sessions_live_in_the_data_folder_and_keep_them_from_forget() {
+    let home = claude_home();
+    let h = home.path();
+    ok_as_user(h, &["pin", "agent-a1b2"]);
+    ok_as_user(h, &["pin", "0b5e1c2d"]);
+    assert!(!h.join(".codex").exists(), "no ~/.codex made for a pin");
+    let pins = h.join(".local/share/rolldex/rolldex_pins.jsonl");
+    assert!(pins.is_file());
+    let rows = by_id(&json_lines(&ok_as_user(h, &["list", "--json"])));
+    assert_eq!(rows[SESSION]["pinned"], true);
+    assert_eq!(rows["agent-a1b2c3d4"]["pinned"], true);
+    assert_eq!(rows[SCREENSHOT]["pinned"], false);
+    // A pinned session the agent deleted stays, with --keep-pinned.
+    age(&h.join(".claude"), 40);
+    ok_as_user(h, &["archive", "--older-than", "30d"]);
+    fs::remove_file(h.join(format!(".claude/projects/-home-ann-relay/{SESSION}.jsonl")))
+        .expect("deleted");
+    let out: Value = serde_json::from_str(
+        ok_as_user(
+            h,
+            &[
+                "forget",
+                "--keep-within",
+                "1s",
+                "--keep-pinned",
+                "--yes",
+                "--json",
+            ],
+        )
+        .trim(),
+    )
+    .expect("json");
+    // Nothing to forget: the pinned session is kept, the others still have their files.
+    assert_eq!(out["would_forget"], serde_json::json!([]), "{out}");
+    let rows = by_id(&json_lines(&ok_as_user(h, &["list", "--json"])));
+    assert_eq!(rows[SESSION]["preserved"], true);
+    ok_as_user(h, &["unpin", SESSION]);
+    let rows = by_id(&json_lines(&ok_as_user(h, &["list", "--json"])));
+    assert_eq!(rows[SESSION]["pinned"], false);
+}
