@@ -16,9 +16,11 @@ cd "$(dirname "$0")/.."
 SIZE=${1:-small}
 case "$SIZE" in
   small) SESSIONS=1000; TOTAL=300MB; BIG=50MB; HUGE=; TEAM_SESSIONS=100000; TEAM_ITEMS=10000000
-         REAL_SESSIONS=100; REAL_TOTAL=200MB; SMALL_SESSIONS=2000; SMALL_TOTAL=40MB ;;
+         REAL_SESSIONS=100; REAL_TOTAL=200MB; SMALL_SESSIONS=2000; SMALL_TOTAL=40MB
+         CLAUDE_SESSIONS=500; CLAUDE_TOTAL=250MB ;;
   full)  SESSIONS=2000; TOTAL=2GB;   BIG=50MB; HUGE=2GB; TEAM_SESSIONS=100000; TEAM_ITEMS=10000000
-         REAL_SESSIONS=600; REAL_TOTAL=1200MB; SMALL_SESSIONS=10000; SMALL_TOTAL=200MB ;;
+         REAL_SESSIONS=600; REAL_TOTAL=1200MB; SMALL_SESSIONS=10000; SMALL_TOTAL=200MB
+         CLAUDE_SESSIONS=2000; CLAUDE_TOTAL=1GB ;;
   *) echo "usage: $0 [small|full]" >&2; exit 2 ;;
 esac
 
@@ -41,6 +43,9 @@ GEN=$ROOT/target/release/examples/gen_corpus
 PROBE=$ROOT/target/release/examples/bench_probe
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
+# The Codex figures are of Codex homes only: this machine's own ~/.claude and ~/.gemini
+# stay out (the Claude Code section names its home itself).
+export CLAUDE_CONFIG_DIR=$W/no-agent ROLLDEX_GEMINI_HOME=$W/no-agent
 
 # Median, in microseconds, of N runs of a command (output discarded), timed by hyperfine
 # (no shell in between, two warm-up runs).
@@ -128,6 +133,38 @@ ms() { calc "$1 / 1000" 2; }
 profile real "$REAL_SESSIONS" "$REAL_TOTAL"
 profile small "$SMALL_SESSIONS" "$SMALL_TOTAL"
 profile bench
+
+echo "== Claude Code: indexing, and a query on a home of two agents" >&2
+CH=$W/claude
+"$GEN" --profile claude --sessions "$CLAUDE_SESSIONS" --size "$CLAUDE_TOTAL" --seed 42 --out "$CH" > "$W/gen.claude"
+cat "$W/gen.claude" >&2
+C_LINES=$(grep -oE '[0-9]+ lines' "$W/gen.claude" | cut -d' ' -f1)
+C_BYTES=$(grep -oE '[0-9]+ bytes in' "$W/gen.claude" | cut -d' ' -f1)
+mkdir -p "$W/nocodex"
+c_rss=0
+for run in 1 2 3; do
+  rm -f "$W"/claude.sqlite*
+  /usr/bin/time -f '%M' -o "$W/claude.rss" "$R" --home "$W/nocodex" --claude-home "$CH" \
+    --db "$W/claude.sqlite" index --json > "$W/claude.index.json"
+  json "$W/claude.index.json" seconds >> "$W/claude.seconds"
+  c_rss=$(( $(cat "$W/claude.rss") > c_rss ? $(cat "$W/claude.rss") : c_rss ))
+done
+C_S=$(sort -n "$W/claude.seconds" | sed -n 2p)
+C_INDEX_S=$(calc "$C_S" 2)
+C_MB_S=$(calc "$C_BYTES / 1e6 / $C_S" 0)
+C_LINES_S=$(calc "$C_LINES / $C_S / 1000" 0)
+C_RSS=$(calc "$c_rss / 1024" 0)
+C_MB=$(calc "$C_BYTES / 1e6" 0)
+# Two homes of the same size: all Codex, and half Codex half Claude Code.
+"$GEN" --profile real --sessions "$CLAUDE_SESSIONS" --size "$CLAUDE_TOTAL" --seed 7 --out "$W/half" > /dev/null
+"$GEN" --profile real --sessions $((CLAUDE_SESSIONS * 2)) --size "$(calc "$C_BYTES * 2 / 1e6" 0)MB" --seed 7 --out "$W/whole" > /dev/null
+"$R" --home "$W/whole" --db "$W/whole.sqlite" index > /dev/null
+"$R" --home "$W/half" --claude-home "$CH" --db "$W/mixed.sqlite" index > /dev/null
+C_LIST_ONE=$(ms "$(us 15 "$R" --home "$W/whole" --db "$W/whole.sqlite" list --limit 20 --json)")
+C_LIST_TWO=$(ms "$(us 15 "$R" --home "$W/half" --claude-home "$CH" --db "$W/mixed.sqlite" list --limit 20 --json)")
+C_SEARCH_ONE=$(ms "$(us 15 "$R" --home "$W/whole" --db "$W/whole.sqlite" search parser --limit 20 --json)")
+C_SEARCH_TWO=$(ms "$(us 15 "$R" --home "$W/half" --claude-home "$CH" --db "$W/mixed.sqlite" search parser --limit 20 --json)")
+rm -rf "$W/half" "$W/whole" "$W"/*.sqlite*
 
 echo "== search" >&2
 MID=$(find "$H/sessions" -name '*.jsonl' | sort | sed -n "$((FILES / 2))p")
@@ -240,6 +277,24 @@ only one session holds.
 | rg -l, all plain | ${PR[real_rg]} ms | ${PR[small_rg]} ms | ${PR[bench_rg]} ms | (peer) |
 | search rare word, end to end, 90% .zst | ${PR[real_search_zst]} ms | ${PR[small_search_zst]} ms | ${PR[bench_search_zst]} ms | ≤ 10 ms at 2,000 sessions |
 | rg -z -l, 90% .zst | ${PR[real_rgz]} ms | ${PR[small_rgz]} ms | ${PR[bench_rgz]} ms | (peer) |
+
+## Claude Code
+
+\`gen_corpus --profile claude --sessions $CLAUDE_SESSIONS --size $CLAUDE_TOTAL --seed 42\`: the
+line mix of AGENT-FORMATS.md (a reply streamed over several lines, each repeating its
+usage; tool results, some large; two thirds \`progress\` lines), $C_LINES lines, $C_MB MB,
+indexed from nothing in a home without \`~/.codex\` (median of three, peak of three). The
+query rows compare two homes of the same size: all Codex (\`--profile real\`, $((CLAUDE_SESSIONS * 2))
+sessions) against half Codex and half this Claude Code corpus ($CLAUDE_SESSIONS + $CLAUDE_SESSIONS).
+
+| metric | measured | target |
+| --- | --- | --- |
+| index from nothing | $C_INDEX_S s | - |
+| MB/s | $C_MB_S | ≥ 150 |
+| lines/s (thousands) | ${C_LINES_S}k | - |
+| peak memory indexing | $C_RSS MB | ≤ 64 MB |
+| list, end to end: Codex only / two agents | $C_LIST_ONE ms / $C_LIST_TWO ms | no more on two agents |
+| search, end to end: Codex only / two agents | $C_SEARCH_ONE ms / $C_SEARCH_TWO ms | no more on two agents |
 
 ## Against the tools a user would use instead (bench corpus)
 

@@ -616,7 +616,7 @@ fn nothing_changed(
             .files
             .values()
             .flatten()
-            .filter(|(p, ..)| !known.failure_only.contains(p))
+            .filter(|(p, ..)| known.failure_only.is_empty() || !known.failure_only.contains(p))
             .map(|(p, size, mtime, _)| (p.as_str(), (*size, *mtime)))
             .collect(),
         None => {
@@ -811,7 +811,8 @@ fn load_known(
             .and_then(|p| p.to_str())
             .unwrap_or_default()
             .to_string();
-        let examine = failures.contains_key(&path);
+        // (Most homes have no failures: no hashing of every path then.)
+        let examine = !failures.is_empty() && failures.contains_key(&path);
         if examine {
             indexed_failures.insert(path.clone());
         }
