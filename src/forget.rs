@@ -361,6 +361,34 @@ pub fn restore(home: &mut Home, reference: &str) -> Result<(String, Vec<PathBuf>
     }
 }
 
+/// The one trashed session a reference matches (in `trash`), else why not: none, or
+/// several (listed with their agent).
+fn the_one<'a, K: std::fmt::Display>(
+    matches: &[(&'a K, &'a Vec<PathBuf>)],
+    text: &str,
+    trash: &Path,
+) -> Result<(&'a K, &'a Vec<PathBuf>)> {
+    match matches {
+        [one] => Ok(*one),
+        [] => Err(Error::SessionNotFound {
+            id: text.to_string(),
+            home: trash.to_path_buf(),
+        }),
+        many => Err(Error::Ambiguous {
+            reference: text.to_string(),
+            candidates: many
+                .iter()
+                .map(|(id, f)| crate::error::Candidate {
+                    id: id.to_string(),
+                    label: None,
+                    agent: Some(crate::agents::for_path(&f[0]).agent().to_string()),
+                    path: f[0].clone(),
+                })
+                .collect(),
+        }),
+    }
+}
+
 /// [`restore`] of a preserved copy: from the data folder's trash back into the store.
 fn restore_copy(home: &mut Home, reference: &str) -> Result<(String, Vec<PathBuf>)> {
     let data = home.data_dir();
@@ -371,29 +399,7 @@ fn restore_copy(home: &mut Home, reference: &str) -> Result<(String, Vec<PathBuf
         .iter()
         .filter(|(id, _)| id.replace('-', "").starts_with(&prefix.replace('-', "")))
         .collect();
-    let (id, files) = match matches.as_slice() {
-        [one] => *one,
-        [] => {
-            return Err(Error::SessionNotFound {
-                id: text.to_string(),
-                home: data.join(TRASH_DIR),
-            });
-        }
-        many => {
-            return Err(Error::Ambiguous {
-                reference: text.to_string(),
-                candidates: many
-                    .iter()
-                    .map(|(id, f)| crate::error::Candidate {
-                        id: id.to_string(),
-                        label: None,
-                        agent: Some(crate::agents::for_path(&f[0]).agent().to_string()),
-                        path: f[0].clone(),
-                    })
-                    .collect(),
-            });
-        }
-    };
+    let (id, files) = the_one(&matches, text, &data.join(TRASH_DIR))?;
     let trash = data.join(TRASH_DIR);
     let mut back = Vec::new();
     for f in files {
@@ -426,29 +432,7 @@ fn restore_rollout(home: &mut Home, reference: &str) -> Result<(String, Vec<Path
                 || named.contains(&u.to_string())
         })
         .collect();
-    let (id, files) = match matches.as_slice() {
-        [one] => *one,
-        [] => {
-            return Err(Error::SessionNotFound {
-                id: text.to_string(),
-                home: trash_dir(&root),
-            });
-        }
-        many => {
-            return Err(Error::Ambiguous {
-                reference: text.to_string(),
-                candidates: many
-                    .iter()
-                    .map(|(u, f)| crate::error::Candidate {
-                        id: u.to_string(),
-                        label: None,
-                        agent: Some(crate::agents::for_path(&f[0]).agent().to_string()),
-                        path: f[0].clone(),
-                    })
-                    .collect(),
-            });
-        }
-    };
+    let (id, files) = the_one(&matches, text, &trash_dir(&root))?;
     let trash = trash_dir(&root);
     let mut back = Vec::new();
     for f in files {
