@@ -364,8 +364,9 @@ enum Stage {
     Verified,
 }
 
-/// Removes a temp file when dropped, unless it was handed over.
-struct TempGuard<'a>(&'a Path);
+/// Removes a temp file's name when dropped: after a failure, or once the file was linked
+/// or renamed to its real name (then there is nothing left to remove).
+pub(crate) struct TempGuard<'a>(pub(crate) &'a Path);
 
 impl Drop for TempGuard<'_> {
     fn drop(&mut self) {

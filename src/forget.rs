@@ -13,7 +13,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -179,14 +179,6 @@ fn files_of(home: &Path, ids: &HashSet<Uuid>) -> HashMap<Uuid, Vec<PathBuf>> {
     out
 }
 
-fn private_dirs(dir: &Path) -> Result<()> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| Error::io(dir, "creating folder", e))
-}
-
 /// Moves `from` (under `from_root`) to the same relative path under `to_root`, never
 /// replacing a file there, and syncs both folders.
 fn move_under(from: &Path, from_root: &Path, to_root: &Path) -> Result<PathBuf> {
@@ -199,7 +191,7 @@ fn move_under(from: &Path, from_root: &Path, to_root: &Path) -> Result<PathBuf> 
     })?;
     let to = to_root.join(rel);
     let to_dir = to.parent().unwrap_or(to_root);
-    private_dirs(to_dir)?;
+    layout::create_private_dir(to_dir)?;
     if fs::symlink_metadata(&to).is_ok() {
         return Err(Error::io(
             &to,
@@ -224,7 +216,7 @@ pub fn apply(
 ) -> Result<Forgotten> {
     let root = home.path().to_path_buf();
     let trash = trash_dir(&root);
-    private_dirs(&trash)?;
+    layout::create_private_dir(&trash)?;
     let ids: HashSet<Uuid> = plan
         .forget
         .iter()
@@ -251,7 +243,9 @@ pub fn apply(
         // Only rolldex's copy is left: it goes to the data folder's trash.
         let copy = PathBuf::from(&s.path);
         let len = fs::metadata(&copy).map(|m| m.len()).unwrap_or(0);
-        match private_dirs(&data_trash).and_then(|()| move_under(&copy, &data, &data_trash)) {
+        match layout::create_private_dir(&data_trash)
+            .and_then(|()| move_under(&copy, &data, &data_trash))
+        {
             Ok(_) => {
                 out.files += 1;
                 out.bytes += len;

@@ -360,14 +360,7 @@ impl Home {
             None => self.id_of(&found)?.to_string(),
         };
         let data = self.data_dir();
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(&data)
-                .map_err(|e| Error::io(&data, "creating folder", e))?;
-        }
+        layout::create_private_dir(&data)?;
         crate::pins::set(&data, &id, pin, &recorder::now_timestamp())?;
         Ok(found)
     }
@@ -641,16 +634,11 @@ impl Home {
     /// Downloads a team archive's session into this home at `target` (its place under
     /// `sessions/`), private, checked, and linked in only once whole.
     fn download_into_home(&mut self, id: &str, target: &Path) -> Result<PathBuf> {
-        use std::os::unix::fs::DirBuilderExt;
         let Some(team) = self.team.as_mut() else {
             return Err(Error::BadArgument("no team archive".into()));
         };
         let dir = target.parent().unwrap_or(&self.path);
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|e| Error::io(dir, "creating folder", e))?;
+        layout::create_private_dir(dir)?;
         let (tmp, mut file) = layout::create_temp(dir, layout::RESTORE_TEMP)?;
         let result = (|| -> Result<()> {
             team.download(id, &mut file, &tmp)?;

@@ -31,6 +31,16 @@ pub const CREATE_TEMP: &str = "create";
 /// the plain rollout (see [`crate::recorder::restore_plain`]).
 pub const RESTORE_TEMP: &str = "restore";
 
+/// Creates `dir` and its missing parents, each new one 0700: what rolldex keeps is private.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::io(dir, "creating folder", e))
+}
+
 /// Creates a fresh temp file in `dir` for `purpose` (e.g. [`CREATE_TEMP`], `archive`):
 /// private (0600), new (never an existing file), opened for appending. Returns its path,
 /// for linking it into place or removing it, and the file.

@@ -16,7 +16,7 @@
 
 use std::fs::{self, File};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -185,13 +185,10 @@ fn preserve_one(
     }
     let write = |action: &'static str| move |e| (false, Error::io(copy, action, e));
     let dir = copy.parent().unwrap_or(Path::new("."));
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(write("creating folder"))?;
+    layout::create_private_dir(dir).map_err(|e| (false, e))?;
     let (tmp, out) = layout::create_temp(dir, PRESERVE_TEMP).map_err(|e| (false, e))?;
-    let guard = Remove(Some(tmp.clone()));
+    // Gone once renamed into place; removed here if anything fails before.
+    let _guard = archive::TempGuard(&tmp);
     let source = archive::compress(&file, meta.len(), out, opts).map_err(|e| match e {
         CompressError::Read(e) => read(e),
         CompressError::Write(e) => (false, Error::io(copy, "writing", e)),
@@ -224,7 +221,6 @@ fn preserve_one(
     tmp_file.sync_all().map_err(write("syncing"))?;
     // The copy is rolldex's own: replacing an older one by rename is atomic.
     fs::rename(&tmp, copy).map_err(write("putting in place"))?;
-    guard.disarm();
     crate::recorder::sync_dir(dir).map_err(|e| (false, e))?;
     Ok(Outcome::Written(Preserved {
         original: original.to_path_buf(),
@@ -240,13 +236,10 @@ fn preserve_one(
 /// copy's mtime, and linked into place, never over an existing file. Returns the path.
 pub fn restore(copy: &Path, original: &Path) -> Result<PathBuf> {
     let dir = original.parent().unwrap_or(Path::new("."));
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| Error::io(dir, "creating folder", e))?;
+    layout::create_private_dir(dir)?;
     let (tmp, mut out) = layout::create_temp(dir, layout::RESTORE_TEMP)?;
-    let guard = Remove(Some(tmp.clone()));
+    // The temp name goes once linked into place, or on failure.
+    let guard = archive::TempGuard(&tmp);
     let mut src = crate::reader::open_stream(copy)?;
     io::copy(&mut src, &mut out).map_err(|e| Error::io(copy, "decompressing", e))?;
     out.flush().map_err(|e| Error::io(&tmp, "writing", e))?;
@@ -275,23 +268,6 @@ pub fn restore(copy: &Path, original: &Path) -> Result<PathBuf> {
     drop(guard);
     crate::recorder::sync_dir(dir)?;
     Ok(original.to_path_buf())
-}
-
-/// Removes a temp file when dropped, unless disarmed.
-struct Remove(Option<PathBuf>);
-
-impl Remove {
-    fn disarm(mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for Remove {
-    fn drop(&mut self) {
-        if let Some(p) = self.0.take() {
-            let _ = fs::remove_file(p);
-        }
-    }
 }
 
 #[cfg(test)]

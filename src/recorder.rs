@@ -10,9 +10,9 @@
 //! New files are written in the envelope shape. While the writer has a file open it holds
 //! an exclusive advisory lock (`flock`) on it: the archive job skips locked files.
 
-use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -553,11 +553,7 @@ fn create_rollout_file(path: &Path) -> Result<File> {
 /// that the file is locked by then).
 fn create_rollout_file_with(path: &Path, on_visible: &mut dyn FnMut(&Path)) -> Result<File> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| Error::io(dir, "creating folder", e))?;
+    layout::create_private_dir(dir)?;
     let (tmp, file) = layout::create_temp(dir, layout::CREATE_TEMP)?;
     let placed = lock(&file, &tmp)
         .and_then(|()| fs::hard_link(&tmp, path).map_err(|e| Error::io(path, "creating", e)));

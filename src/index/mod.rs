@@ -11,9 +11,9 @@ pub mod migrate;
 pub mod scan;
 pub mod summary;
 
-use std::fs::{DirBuilder, OpenOptions};
+use std::fs::OpenOptions;
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -194,11 +194,7 @@ impl Index {
 /// same mode as the database.
 fn create_private(path: &Path) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|e| Error::io(dir, "creating folder", e))?;
+        crate::layout::create_private_dir(dir)?;
     }
     match OpenOptions::new()
         .write(true)
