@@ -414,7 +414,7 @@ pub fn refresh(
     save_failures(conn, db_path, &failing, &mut report)?;
     // Last, once every batch is committed: a crash before this lists the folders again.
     // A file remembered as unreadable is examined by every walk: its folder need not be.
-    let remembered: HashSet<&Path> = failing.new.iter().map(|f| Path::new(&f.0)).collect();
+    let remembered: HashSet<&Path> = failing.new.iter().map(|f| Path::new(&f.path)).collect();
     save_dirs(
         conn,
         db_path,
@@ -496,8 +496,33 @@ struct Failing<'a> {
     known: &'a Failures,
     /// Paths of known failures found again unchanged (not read).
     kept: HashSet<String>,
-    /// Files that failed in this run: path, size, mtime, error.
-    new: Vec<(String, i64, i64, String)>,
+    /// Files that failed in this run.
+    new: Vec<NewFailure>,
+}
+
+/// A file that failed in this run, as it was.
+struct NewFailure {
+    path: String,
+    size: i64,
+    mtime_ns: i64,
+    /// What went wrong, without the path (the row's key).
+    error: String,
+}
+
+impl DiskFile {
+    /// This file, as one that `error` kept from being read.
+    fn failure(&self, error: &str) -> NewFailure {
+        let error = error
+            .strip_prefix(self.key.as_str())
+            .and_then(|e| e.strip_prefix(": "))
+            .unwrap_or(error);
+        NewFailure {
+            path: self.key.clone(),
+            size: self.size,
+            mtime_ns: self.mtime_ns,
+            error: error.to_string(),
+        }
+    }
 }
 
 /// Reads the `failures` table.
@@ -539,18 +564,14 @@ fn save_failures(
         .map(|(p, f)| (p.as_str(), f.clone()))
         .collect();
     let mut fresh: HashSet<&str> = HashSet::new();
-    for (path, size, mtime_ns, error_text) in &failing.new {
-        fresh.insert(path.as_str());
-        // The path is the row's key: the error says only what went wrong.
-        let error = error_text
-            .strip_prefix(path.as_str())
-            .and_then(|e| e.strip_prefix(": "));
+    for f in &failing.new {
+        fresh.insert(f.path.as_str());
         after.insert(
-            path,
+            &f.path,
             Failure {
-                size: *size,
-                mtime_ns: *mtime_ns,
-                error: error.unwrap_or(error_text).to_string(),
+                size: f.size,
+                mtime_ns: f.mtime_ns,
+                error: f.error.clone(),
                 seen_ms: now as i64,
             },
         );
@@ -1065,12 +1086,7 @@ fn place_files(
                     // No uuid in the name: the file's own meta says which session it is.
                     report.files_opened += 1;
                     let mut fail = |e: Error| {
-                        failing.new.push((
-                            file.key.clone(),
-                            file.size,
-                            file.mtime_ns,
-                            e.to_string(),
-                        ));
+                        failing.new.push(file.failure(&e.to_string()));
                         report.errors.push(e);
                     };
                     match read_head_meta(&file.path) {
@@ -1160,8 +1176,8 @@ struct Batch<'a, 't> {
     /// The rollouts, read and parsed in the order of the work (see [`feed`]).
     feed: &'a mut dyn Iterator<Item = Fed>,
     report: &'a mut RefreshReport,
-    /// Files that could not be read: path, size, mtime, error (see [`save_failures`]).
-    failed: &'a mut Vec<(String, i64, i64, String)>,
+    /// Files that could not be read (see [`save_failures`]).
+    failed: &'a mut Vec<NewFailure>,
     /// The rowid of the batch's first item: every later one is above it, and nothing above
     /// it is older (it was the largest plus one). Their full-text rows are written together
     /// at the end (see [`index_batch_text`]).
@@ -1215,12 +1231,7 @@ impl Batch<'_, '_> {
             Opened::Nothing => None,
             Opened::Failed { opens, error } => {
                 self.report.files_opened += opens;
-                self.failed.push((
-                    primary.key.clone(),
-                    primary.size,
-                    primary.mtime_ns,
-                    error.to_string(),
-                ));
+                self.failed.push(primary.failure(&error.to_string()));
                 self.report.errors.push(error);
                 return Ok(0);
             }
@@ -1259,8 +1270,7 @@ impl Batch<'_, '_> {
             read_bytes = end.offset - start;
             if let Some(error) = end.failed {
                 // What was read is kept; the file is not read again until it changes.
-                self.failed
-                    .push((primary.key.clone(), primary.size, primary.mtime_ns, error));
+                self.failed.push(primary.failure(&error));
             }
         }
         let raw_bytes = raw_bytes.unwrap_or(if primary.compressed {
