@@ -147,8 +147,6 @@ pub struct Home {
     downloads: Vec<tempfile::NamedTempFile>,
     /// Other agents' roots whose sessions the index holds too (see [`Home::with_agent`]).
     others: Vec<(crate::agents::Agent, PathBuf)>,
-    /// rolldex's own data folder (preserved copies); by default the index's folder.
-    data_dir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Home {
@@ -178,7 +176,6 @@ impl Home {
             team: None,
             downloads: Vec::new(),
             others: Vec::new(),
-            data_dir: None,
         })
     }
 
@@ -218,20 +215,11 @@ impl Home {
         self
     }
 
-    /// Keeps rolldex's own data (preserved copies of other agents' sessions) in `dir`
-    /// instead of the index's folder.
-    pub fn with_data_dir(mut self, dir: impl Into<PathBuf>) -> Home {
-        self.data_dir = Some(dir.into());
-        self
-    }
-
-    /// rolldex's own data folder: where preserved copies live.
+    /// rolldex's own data folder: the index's, where pins and preserved copies live too.
     pub fn data_dir(&self) -> PathBuf {
-        self.data_dir.clone().unwrap_or_else(|| {
-            self.db
-                .parent()
-                .map_or_else(|| self.path.clone(), Path::to_path_buf)
-        })
+        self.db
+            .parent()
+            .map_or_else(|| self.path.clone(), Path::to_path_buf)
     }
 
     /// rolldex's preserved copies of other agents' sessions: how many, and their bytes.
@@ -262,11 +250,15 @@ impl Home {
             .collect()
     }
 
-    /// Marks what only rolldex's copy holds now, and what is pinned.
-    fn mark(&self, s: &mut Session, pinned: &std::collections::HashSet<String>) {
-        s.pinned = pinned.contains(&s.id);
-        s.preserved =
-            Path::new(&s.path).starts_with(self.data_dir().join(crate::preserve::STORE_DIR));
+    /// Marks what is pinned and what only rolldex's copy holds now, in `sessions`.
+    fn mark<'s>(&self, sessions: impl IntoIterator<Item = &'s mut Session>) -> Result<()> {
+        let pinned = self.pinned()?;
+        let store = self.data_dir().join(crate::preserve::STORE_DIR);
+        for s in sessions {
+            s.pinned = pinned.contains(&s.id);
+            s.preserved = Path::new(&s.path).starts_with(&store);
+        }
+        Ok(())
     }
 
     /// Keeps the index at `db` instead of the default `HOME/rolldex.sqlite`.
@@ -308,9 +300,15 @@ impl Home {
         self.team.is_none()
             && !self.has_index()
             && layout::walk_rollouts(&self.path).0.is_empty()
-            && crate::index::scan::scan(&self.others, None)
-                .files
-                .is_empty()
+            && !self.others_have_sessions()
+    }
+
+    /// Whether another agent's root holds any session file (a complete walk of them: for
+    /// before an index exists).
+    fn others_have_sessions(&self) -> bool {
+        !crate::index::scan::scan(&self.others, None)
+            .files
+            .is_empty()
     }
 
     /// Brings the index up to date (`full`: rebuilds it from the rollouts), whatever
@@ -338,10 +336,7 @@ impl Home {
             Some(team) => team.list(filters, limit)?,
             None => self.ask(|c, db| query::list(c, db, filters, limit))?,
         };
-        let pinned = self.pinned()?;
-        for s in &mut sessions {
-            self.mark(s, &pinned);
-        }
+        self.mark(&mut sessions)?;
         Ok(sessions)
     }
 
@@ -396,10 +391,7 @@ impl Home {
             Some(team) => team.search(q)?,
             None => self.ask(|c, db| query::search(c, db, q))?,
         };
-        let pinned = self.pinned()?;
-        for h in &mut hits {
-            self.mark(&mut h.session, &pinned);
-        }
+        self.mark(hits.iter_mut().map(|h| &mut h.session))?;
         Ok(hits)
     }
 
@@ -437,9 +429,8 @@ impl Home {
             Some(team) => team.get(id)?,
             None => self.ask(|c, db| query::get(c, db, id))?,
         };
-        if let Some(s) = s.as_mut() {
-            let pinned = self.pinned()?;
-            self.mark(s, &pinned);
+        if let Some(found) = s.as_mut() {
+            self.mark(Some(found))?;
         }
         Ok(s)
     }
@@ -509,10 +500,7 @@ impl Home {
             // Only Codex names its files by session id: another agent's session is found
             // through the index, built for it now.
             Err(Error::SessionNotFound { .. })
-                if !self.has_index()
-                    && !crate::index::scan::scan(&self.others, None)
-                        .files
-                        .is_empty() =>
+                if !self.has_index() && self.others_have_sessions() =>
             {
                 self.refresh(RefreshOptions::default())?;
                 self.resolve(reference)
@@ -810,13 +798,24 @@ impl Home {
     /// if needed. Takes an id, a prefix or a name, never a path: a path would make resume
     /// a way to decompress arbitrary files.
     pub fn resume(&mut self, reference: &str) -> Result<PathBuf> {
+        let found = self.resolve_to_resume(reference)?;
+        self.make_resumable(found)
+    }
+
+    /// Resolves what `resume` takes: an id, prefix or name, never a path.
+    fn resolve_to_resume(&mut self, reference: &str) -> Result<Resolved> {
         if let Reference::Path(p) = Reference::parse(reference)? {
             return Err(Error::BadArgument(format!(
                 "{}: resume takes a session id, id prefix or name, not a path",
                 p.display()
             )));
         }
-        let mut found = self.resolve(reference)?;
+        self.resolve(reference)
+    }
+
+    /// The plain, appendable file of a resolved session, made so: downloaded from the team
+    /// archive, put back from rolldex's copy, or decompressed, as needed.
+    fn make_resumable(&mut self, mut found: Resolved) -> Result<PathBuf> {
         if self.team.is_some() {
             // Already in this home (anywhere: an archived folder too), else downloaded
             // into its place.
@@ -866,10 +865,12 @@ impl Home {
         }
         if !report.preserved.is_empty() {
             self.refresh(RefreshOptions::default())?;
-            let index = self.index()?;
-            for p in &report.preserved {
-                index.record_checksum(&p.copy, &p.checksum)?;
-            }
+            self.index()?.record_checksums(
+                report
+                    .preserved
+                    .iter()
+                    .map(|p| (p.copy.as_path(), p.checksum.as_str())),
+            )?;
         }
         Ok(report)
     }
@@ -878,17 +879,17 @@ impl Home {
     /// `cd DIR && claude --resume ID`), after [`Home::resume`] made its file ready. A
     /// subagent is continued through the session that spawned it.
     pub fn resume_command(&mut self, reference: &str) -> Result<String> {
-        let path = self.resume(reference)?;
-        let found = self.resolve(reference)?;
+        let found = self.resolve_to_resume(reference)?;
+        let (id, session) = (found.id.clone(), found.session.clone());
+        let path = self.make_resumable(found)?;
         let connector = crate::agents::for_path(&path);
-        let session = found.session.clone();
         let parent_id = session.as_ref().and_then(|s| s.parent_id.clone());
         let parent = match &parent_id {
             Some(p) => self.session(p).ok().flatten(),
             None => None,
         };
         Ok(connector.resume_command(
-            found.id.as_deref().unwrap_or_default(),
+            id.as_deref().unwrap_or_default(),
             session.as_ref().and_then(|s| s.cwd.as_deref()),
             parent_id
                 .as_deref()

@@ -132,21 +132,32 @@ impl Index {
         ingest::record_compressed(self, plain, zst, checksum)
     }
 
-    /// Records the content checksum of a file the index knows (a preserved copy just
-    /// written), for `verify`.
-    pub fn record_checksum(&mut self, path: &Path, checksum: &str) -> Result<()> {
-        let Some(key) = path.to_str() else {
-            return Ok(());
-        };
+    /// Records the content checksums of files the index knows (preserved copies just
+    /// written), for `verify`: one transaction for all of them.
+    pub fn record_checksums<'a>(
+        &mut self,
+        files: impl IntoIterator<Item = (&'a Path, &'a str)>,
+    ) -> Result<()> {
         let db = self.path.clone();
+        let err = |e| Error::db(&db, "recording checksums", e);
         let _lock = ingest::lock_indexer(&db)?;
-        self.writer
-            .execute(
-                "UPDATE files SET checksum = ?2 WHERE path = ?1",
-                rusqlite::params![key, checksum],
-            )
-            .map_err(|e| Error::db(&db, "recording a checksum", e))?;
-        Ok(())
+        let tx = self
+            .writer
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(err)?;
+        {
+            let mut update = tx
+                .prepare_cached("UPDATE files SET checksum = ?2 WHERE path = ?1")
+                .map_err(err)?;
+            for (path, checksum) in files {
+                if let Some(key) = path.to_str() {
+                    update
+                        .execute(rusqlite::params![key, checksum])
+                        .map_err(err)?;
+                }
+            }
+        }
+        tx.commit().map_err(err)
     }
 
     /// The writer connection (the indexer's).
