@@ -63,14 +63,14 @@ pub fn run(ctx: &Ctx, args: ListArgs, out: &mut dyn Write) -> anyhow::Result<Exi
 }
 
 fn no_sessions(ctx: &Ctx, out: &mut dyn Write) -> std::io::Result<()> {
-    let claude: String = ctx
+    let others: String = ctx
         .agent_roots()
         .iter()
         .map(|(a, r)| format!(", nor under {} ({a})", r.display()))
         .collect();
     writeln!(
         out,
-        "No sessions under {} (looked in {}/ and {}/){claude}.",
+        "No sessions under {} (looked in {}/ and {}/){others}.",
         ctx.home.display(),
         layout::SESSIONS_DIR,
         layout::ARCHIVED_DIR
