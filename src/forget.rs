@@ -410,7 +410,7 @@ fn restore_rollout(home: &mut Home, reference: &str) -> Result<(String, Vec<Path
     let text = reference.trim();
     let key = crate::names::name_key(text);
     let prefix = layout::normalize_id_prefix(text).ok();
-    let named: HashSet<String> = crate::names::current_names(&root)
+    let named: HashSet<String> = crate::names::current_names(&home.names_files())
         .map(|(all, _)| all)
         .unwrap_or_default()
         .into_values()

@@ -649,7 +649,7 @@ impl Home {
         let named: std::collections::HashMap<String, NameEntry> = match parsed {
             Reference::Word { text, .. } => {
                 let key = names::name_key(text);
-                names::current_names(&self.path)
+                names::current_names(&self.names_files())
                     .map(|(all, _)| all)
                     .unwrap_or_default()
                     .into_iter()
@@ -897,13 +897,37 @@ impl Home {
         ))
     }
 
-    /// Names a session: appends one line to the home's `session_index.jsonl` (see
-    /// [`names::append`]). The old name stops resolving at once.
+    /// Names a session: appends one line to a `session_index.jsonl` (see
+    /// [`names::append`]): the home's for a Codex session (Codex shows the name too), the
+    /// data folder's for another agent's (rolldex never writes into their folders). The
+    /// old name stops resolving at once.
     pub fn name(&mut self, reference: &str, name: &str) -> Result<(Resolved, NameEntry)> {
         let found = self.resolve(reference)?;
-        let id = self.id_of(&found)?;
-        let entry = names::append(&self.path, id, name, &recorder::now_timestamp())?;
+        let connector = crate::agents::for_path(&found.path);
+        let (dir, id) = if connector.agent() == crate::agents::Agent::Codex {
+            (self.path.clone(), self.id_of(&found)?.to_string())
+        } else {
+            let id = found
+                .id
+                .clone()
+                .or_else(|| connector.session_id(&found.path))
+                .ok_or_else(|| {
+                    Error::BadArgument(format!(
+                        "{}: no session id in the file name or the index",
+                        found.path.display()
+                    ))
+                })?;
+            let data = self.data_dir();
+            layout::create_private_dir(&data)?;
+            (data, id)
+        };
+        let entry = names::append(&dir, &id, name, &recorder::now_timestamp())?;
         Ok((found, entry))
+    }
+
+    /// Every names file, Codex's first (see [`names::names_files`]).
+    pub fn names_files(&self) -> Vec<PathBuf> {
+        names::names_files(&self.path, &self.data_dir())
     }
 
     /// Opens the index once; heals it when it is damaged (and then it is also fresh).

@@ -1,5 +1,7 @@
 //! Session names: `$CODEX_HOME/session_index.jsonl`, the file where Codex (and
-//! `rolldex name`) keep the names people give their sessions.
+//! `rolldex name`) keep the names people give their sessions, and a file of the same
+//! format in rolldex's data folder for the other agents' sessions (Claude Code and Gemini
+//! CLI have no such file, and rolldex never writes into theirs).
 //!
 //! The file is append-only JSON Lines, `{"id","thread_name","updated_at"}`; the last line
 //! for an id wins, so a rename is one more line and the older name stops naming the
@@ -29,6 +31,33 @@ pub const MAX_NAME_CHARS: usize = 200;
 /// The names file of a home.
 pub fn names_path(home: &Path) -> PathBuf {
     home.join(NAMES_FILE)
+}
+
+/// Every names file, in the order they are read (a later line wins): Codex's in its home,
+/// then rolldex's own in its data folder (the same file when the index lives in the home).
+pub fn names_files(codex_home: &Path, data_dir: &Path) -> Vec<PathBuf> {
+    let mut files = vec![names_path(codex_home)];
+    if data_dir != codex_home {
+        files.push(names_path(data_dir));
+    }
+    files
+}
+
+/// A session id as the names file holds it: a uuid in lowercase hyphenated form (Codex's,
+/// Claude Code's and Gemini CLI's sessions), else an agent's own id such as Claude Code's
+/// `agent-a1b2c3d4` subagents (letters, digits, `-`, `_`, `.`; never a path).
+pub fn session_key(id: &str) -> Option<String> {
+    let id = id.trim();
+    if let Ok(u) = Uuid::parse_str(id) {
+        return Some(u.to_string());
+    }
+    let plain = !id.is_empty()
+        && id.len() <= 128
+        && !id.starts_with('.')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    plain.then(|| id.to_string())
 }
 
 /// One line of the names file.
@@ -69,15 +98,15 @@ pub fn parse_name_line(bytes: &[u8]) -> std::result::Result<NameEntry, LineError
     let id = raw
         .id
         .as_str()
-        .and_then(|s| Uuid::parse_str(s.trim()).ok())
-        .ok_or_else(|| LineErrorKind::Shape("the name line's id is not a session uuid".into()))?;
+        .and_then(session_key)
+        .ok_or_else(|| LineErrorKind::Shape("the name line's id is not a session id".into()))?;
     let name = match raw.thread_name {
         serde_json::Value::String(s) => s,
         serde_json::Value::Null => String::new(),
         _ => return Err(LineErrorKind::Shape("thread_name is not a string".into())),
     };
     Ok(NameEntry {
-        id: id.to_string(),
+        id,
         name,
         updated_at: raw.updated_at.and_then(|v| v.as_str().map(str::to_string)),
     })
@@ -136,25 +165,33 @@ pub fn read_from(path: &Path, offset: u64, lines: u64) -> Result<NamesRead> {
 }
 
 /// The current name of every named session (the last line per id; an empty name clears
-/// it), read from the file itself: for finding a session by name without an index.
-pub fn current_names(home: &Path) -> Result<(HashMap<String, NameEntry>, Vec<LineError>)> {
-    let read = read_from(&names_path(home), 0, 0)?;
+/// it), read from the files themselves (see [`names_files`]): for finding a session by
+/// name without an index.
+pub fn current_names(files: &[PathBuf]) -> Result<(HashMap<String, NameEntry>, Vec<LineError>)> {
     let mut names = HashMap::new();
-    for e in read.entries {
-        if e.name.trim().is_empty() {
-            names.remove(&e.id);
-        } else {
-            names.insert(e.id.clone(), e);
+    let mut malformed = Vec::new();
+    for file in files {
+        let read = read_from(file, 0, 0)?;
+        for e in read.entries {
+            if e.name.trim().is_empty() {
+                names.remove(&e.id);
+            } else {
+                names.insert(e.id.clone(), e);
+            }
         }
+        malformed.extend(read.malformed);
     }
-    Ok((names, read.malformed))
+    Ok((names, malformed))
 }
 
-/// Appends `{"id","thread_name","updated_at"}` for `id` to the home's names file, the way
-/// Codex does, under an exclusive advisory lock on the file. The file is created 0600 when
-/// missing and never rewritten; if it ends in a torn line (a crash mid-write), a newline
-/// goes first so the new line never fuses with it. Returns the line written.
-pub fn append(home: &Path, id: Uuid, name: &str, updated_at: &str) -> Result<NameEntry> {
+/// Appends `{"id","thread_name","updated_at"}` for `id` to the names file in `dir` (a Codex
+/// home, or rolldex's data folder for another agent's session), the way Codex does, under
+/// an exclusive advisory lock on the file. The file is created 0600 when missing and never
+/// rewritten; if it ends in a torn line (a crash mid-write), a newline goes first so the
+/// new line never fuses with it. Returns the line written.
+pub fn append(dir: &Path, id: &str, name: &str, updated_at: &str) -> Result<NameEntry> {
+    let id = session_key(id)
+        .ok_or_else(|| Error::BadArgument(format!("{id:?} is not a session id to name")))?;
     let name = name.trim();
     if name.is_empty() {
         return Err(Error::BadArgument("a session name cannot be empty".into()));
@@ -170,7 +207,7 @@ pub fn append(home: &Path, id: Uuid, name: &str, updated_at: &str) -> Result<Nam
         ));
     }
     let entry = NameEntry {
-        id: id.to_string(),
+        id,
         name: name.to_string(),
         updated_at: Some(updated_at.to_string()),
     };
@@ -180,7 +217,7 @@ pub fn append(home: &Path, id: Uuid, name: &str, updated_at: &str) -> Result<Nam
         "thread_name": entry.name,
         "updated_at": updated_at,
     });
-    append_line(&names_path(home), json.to_string().as_bytes())?;
+    append_line(&names_path(dir), json.to_string().as_bytes())?;
     Ok(entry)
 }
 
@@ -234,13 +271,13 @@ mod tests {
         let text = format!(
             "{{\"id\":\"{A}\",\"thread_name\":\"first\",\"updated_at\":\"2026-01-01T00:00:00Z\"}}\n\
              not json\n\
-             {{\"id\":\"nope\",\"thread_name\":\"x\"}}\n\
+             {{\"id\":\"../nope\",\"thread_name\":\"x\"}}\n\
              {{\"id\":\"{B}\",\"thread_name\":\"Other\"}}\n\
              {{\"id\":\"{A}\",\"thread_name\":\"second\",\"updated_at\":\"2026-01-02T00:00:00Z\"}}\n\
              {{\"id\":\"{B}\",\"thread_na"
         );
         fs::write(&path, &text).map_err(|e| Error::io(&path, "write", e))?;
-        let (names, bad) = current_names(dir.path())?;
+        let (names, bad) = current_names(&[path.clone()])?;
         assert_eq!(names.len(), 2);
         assert_eq!(names[A].name, "second");
         assert_eq!(names[B].name, "Other");
@@ -259,7 +296,7 @@ mod tests {
     #[test]
     fn appending_creates_a_private_file_and_never_fuses_with_a_torn_line() -> Result<()> {
         let dir = tempfile::tempdir().map_err(|e| Error::io("tmp", "tmp", e))?;
-        let a = Uuid::parse_str(A).map_err(|e| Error::BadArgument(e.to_string()))?;
+        let a = A;
         append(
             dir.path(),
             a,
@@ -288,7 +325,7 @@ mod tests {
                 "{{\"id\":\"{A}\",\"thread_name\":\"ws reconnect flake\",\"updated_at\":\"2026-11-25T00:00:00Z\"}}"
             )
         );
-        let (names, bad) = current_names(dir.path())?;
+        let (names, bad) = current_names(&[path])?;
         assert_eq!(names[A].name, "renamed");
         assert_eq!(bad.len(), 1);
         for bad_name in ["", "  ", "a\nb", &"x".repeat(MAX_NAME_CHARS + 1)] {
@@ -297,6 +334,28 @@ mod tests {
                 "{bad_name:?}"
             );
         }
+        for bad_id in ["", "../x", "a b", ".hidden", "x/y"] {
+            assert!(append(dir.path(), bad_id, "n", "t").is_err(), "{bad_id:?}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn other_agents_names_live_in_the_data_folder_and_the_later_file_wins() -> Result<()> {
+        let codex = tempfile::tempdir().map_err(|e| Error::io("tmp", "tmp", e))?;
+        let data = tempfile::tempdir().map_err(|e| Error::io("tmp", "tmp", e))?;
+        let files = names_files(codex.path(), data.path());
+        assert_eq!(files.len(), 2);
+        assert_eq!(names_files(codex.path(), codex.path()).len(), 1);
+        append(codex.path(), A, "codex one", "t1")?;
+        // A Claude Code subagent's id is no uuid; a uuid is stored in its canonical form.
+        append(data.path(), "agent-a1b2c3d4", "jitter", "t2")?;
+        append(data.path(), &A.to_uppercase(), "renamed in data", "t3")?;
+        let (names, bad) = current_names(&files)?;
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(names["agent-a1b2c3d4"].name, "jitter");
+        assert_eq!(names[A].name, "renamed in data");
+        assert!(!names_path(codex.path()).with_extension("x").exists());
         Ok(())
     }
 }

@@ -110,7 +110,7 @@ enum Command {
     /// Print the path of a session's plain, appendable rollout, restoring it from .zst if
     /// needed.
     Resume(resume::ResumeArgs),
-    /// Name a session (appends to session_index.jsonl, as Codex does).
+    /// Name a session (appends to session_index.jsonl: Codex's, or the data folder's for other agents).
     Name(name::NameArgs),
     /// Pin a session: `forget --keep-pinned` keeps it.
     Pin(pin::PinArgs),

@@ -249,7 +249,10 @@ pub fn refresh(
         .iter()
         .find(|(a, _)| *a == crate::agents::Agent::Codex)
     {
-        sync_names(conn, db_path, home, opts.full, &mut report)?;
+        // rolldex's own names file sits in its data folder, the index's.
+        let data = db_path.parent().unwrap_or(home);
+        let files = crate::names::names_files(home, data);
+        sync_names(conn, db_path, &files, opts.full, &mut report)?;
     }
     let failures = load_failures(conn, db_path)?;
     let known = if opts.full || opts.complete {
@@ -676,78 +679,107 @@ fn nothing_changed(
     Ok(rows_found == rows.len())
 }
 
-/// Mirrors the home's names file into the `names` table: unchanged (same size and mtime),
-/// nothing is read; grown, only the new lines; shrunk, replaced or gone, read again from
-/// the start. One transaction, so names and the offset read up to always agree.
+/// Mirrors the names files (Codex's, then rolldex's own: see
+/// [`crate::names::names_files`]) into the `names` table: unchanged (same size and mtime),
+/// nothing is read; grown, only the new lines; one shrunk, replaced or gone, every file is
+/// read again from the start (a later file's line wins over an earlier one's). One
+/// transaction, so names and the offsets read up to always agree.
 fn sync_names(
     conn: &mut Connection,
     db_path: &Path,
-    home: &Path,
+    files: &[PathBuf],
     full: bool,
     report: &mut RefreshReport,
 ) -> Result<()> {
     let db = |e| Error::db(db_path, "indexing names", e);
-    let path = crate::names::names_path(home);
-    let Some(key) = path.to_str() else {
+    /// One names file: its key, what the disk says (size, mtime, inode) and where the
+    /// index's reading of it ended (offset, lines).
+    type Plan = (String, Option<(i64, i64, i64)>, Option<(i64, i64)>);
+    let mut plans: Vec<Plan> = Vec::new();
+    let mut restart = full;
+    let mut changed = false;
+    for path in files {
+        let Some(key) = path.to_str() else {
+            continue;
+        };
+        let on_disk = match std::fs::metadata(path) {
+            Ok(m) => Some((
+                m.len() as i64,
+                m.mtime() * 1_000_000_000 + m.mtime_nsec(),
+                m.ino() as i64,
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                // Unreadable for now: keep the names known so far.
+                report
+                    .errors
+                    .push(Error::io(path, "examining the names file", e));
+                return Ok(());
+            }
+        };
+        let row: Option<(i64, i64, i64, i64, i64)> = conn
+            .query_row(
+                "SELECT ino, size, mtime_ns, indexed_offset, indexed_lines FROM name_files
+                 WHERE path = ?1",
+                [key],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()
+            .map_err(db)?;
+        let from = match (on_disk, row) {
+            (Some((size, mtime, ino)), Some((i, s, m, offset, lines)))
+                if i == ino && s == size && m == mtime =>
+            {
+                Some((offset, lines))
+            }
+            (None, None) => None,
+            // The same file, appended to: read only what is new.
+            (Some((size, _, ino)), Some((i, _, _, offset, lines)))
+                if i == ino && size >= offset =>
+            {
+                changed = true;
+                Some((offset, lines))
+            }
+            (Some(_), None) => {
+                changed = true;
+                Some((0, 0))
+            }
+            _ => {
+                restart = true;
+                None
+            }
+        };
+        plans.push((key.to_string(), on_disk, from));
+    }
+    if !restart && !changed {
         return Ok(());
-    };
-    let on_disk = match std::fs::metadata(&path) {
-        Ok(m) => Some((
-            m.len() as i64,
-            m.mtime() * 1_000_000_000 + m.mtime_nsec(),
-            m.ino() as i64,
-        )),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => {
-            // Unreadable for now: keep the names known so far.
-            report
-                .errors
-                .push(Error::io(&path, "examining the names file", e));
-            return Ok(());
-        }
-    };
-    let row: Option<(i64, i64, i64, i64, i64)> = conn
-        .query_row(
-            "SELECT ino, size, mtime_ns, indexed_offset, indexed_lines FROM name_files
-             WHERE path = ?1",
-            [key],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-        )
-        .optional()
-        .map_err(db)?;
-    let (start, lines) = match (on_disk, row) {
-        (Some((size, mtime, ino)), Some((i, s, m, _, _)))
-            if !full && i == ino && s == size && m == mtime =>
-        {
-            return Ok(());
-        }
-        (None, None) => return Ok(()),
-        // The same file, appended to: read only what is new.
-        (Some((size, _, ino)), Some((i, _, _, offset, lines)))
-            if !full && i == ino && size >= offset =>
-        {
-            (offset, lines)
-        }
-        _ => (0, 0),
-    };
-    let read = match on_disk {
-        Some(_) => match crate::names::read_from(&path, start as u64, lines as u64) {
-            Ok(read) => Some(read),
+    }
+    let mut reads = Vec::new();
+    for (key, on_disk, from) in &plans {
+        let Some(stat) = on_disk else {
+            continue;
+        };
+        let (start, lines) = if restart {
+            (0, 0)
+        } else {
+            from.unwrap_or((0, 0))
+        };
+        match crate::names::read_from(Path::new(key), start as u64, lines as u64) {
+            Ok(read) => reads.push((key, *stat, lines, read)),
             Err(e) => {
                 report.errors.push(e);
                 return Ok(());
             }
-        },
-        None => None,
-    };
+        }
+    }
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(db)?;
-    if start == 0 {
+    if restart {
         tx.execute_batch("DELETE FROM names; DELETE FROM name_files;")
             .map_err(db)?;
     }
-    if let (Some(read), Some((size, mtime, ino))) = (read, on_disk) {
+    for (key, (size, mtime, ino), lines_before, read) in reads {
         {
             let mut set = tx
                 .prepare_cached(
@@ -773,7 +805,7 @@ fn sync_names(
                 }
             }
         }
-        report.name_lines += read.lines.saturating_sub(lines as u64);
+        report.name_lines += read.lines.saturating_sub(lines_before as u64);
         report.malformed_lines += read.malformed.len() as u64;
         let room = MALFORMED_KEPT.saturating_sub(report.malformed.len());
         report

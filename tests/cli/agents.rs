@@ -649,3 +649,37 @@ fn pins_of_any_agents_sessions_live_in_the_data_folder_and_keep_them_from_forget
     let rows = by_id(&json_lines(&ok_as_user(h, &["list", "--json"])));
     assert_eq!(rows[SESSION]["pinned"], false);
 }
+
+#[test]
+fn names_of_other_agents_sessions_live_in_the_data_folder_and_survive_a_rebuild() {
+    let home = two_agent_home();
+    let h = home.path();
+    ok_as_user(h, &["name", "0b5e1c2d", "ws work"]);
+    ok_as_user(h, &["name", "agent-a1b2", "jitter hunt"]);
+    ok_as_user(h, &["name", GEMINI_LOST, "gem notes"]);
+    // No ~/.codex is made, and nothing is written into the agents' folders.
+    assert!(!h.join(".codex").exists(), "no ~/.codex made for a name");
+    let names = h.join(".local/share/rolldex/session_index.jsonl");
+    let text = fs::read_to_string(&names).expect("names file");
+    assert_eq!(text.lines().count(), 3, "{text}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::metadata(&names).expect("stat").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let rows = by_id(&json_lines(&ok_as_user(h, &["list", "--json"])));
+    assert_eq!(rows[SESSION]["name"], "ws work");
+    assert_eq!(rows["agent-a1b2c3d4"]["name"], "jitter hunt");
+    assert_eq!(rows[GEMINI_LOST]["name"], "gem notes");
+    // A name resolves a session: show, resume --command.
+    let shown = ok_as_user(h, &["show", "jitter hunt"]);
+    assert!(shown.starts_with("# session agent-a1b2c3d4"), "{shown}");
+    let line = ok_as_user(h, &["resume", "gem notes", "--command"]);
+    assert_eq!(line.trim(), format!("gemini --resume {GEMINI_LOST}"));
+    // A rename wins; the names are the file's, so a rebuilt index keeps them.
+    ok_as_user(h, &["name", "ws work", "ws flake"]);
+    ok_as_user(h, &["index", "--full"]);
+    let rows = by_id(&json_lines(&ok_as_user(h, &["list", "--json"])));
+    assert_eq!(rows[SESSION]["name"], "ws flake");
+    assert_eq!(rows["agent-a1b2c3d4"]["name"], "jitter hunt");
+    let out = as_user(h, &["show", "ws work"]);
+    assert_eq!(out.status.code(), Some(1), "the old name resolves nothing");
+}
