@@ -168,6 +168,8 @@ struct FileRow {
     mtime_ns: i64,
     indexed_offset: i64,
     indexed_lines: i64,
+    /// Of a document rewritten whole (see [`whole_document_plan`]).
+    content_hash: Option<String>,
 }
 
 /// Everything known about one session id, on disk and in the index.
@@ -179,6 +181,9 @@ struct Group {
     session: Option<(i64, String)>,
     /// A file of it could not be examined: leave the session alone this run.
     skip: bool,
+    /// The content hash of its primary file taken this run, when that is a document
+    /// rewritten whole.
+    content_hash: Option<String>,
 }
 
 impl Group {
@@ -346,8 +351,8 @@ pub fn refresh(
     let total = work.len() as u64;
     let work: Vec<(String, Group, Plan)> = work
         .into_iter()
-        .map(|(id, g)| {
-            let plan = plan_for(&g, opts.full);
+        .map(|(id, mut g)| {
+            let plan = plan_for(&mut g, opts.full);
             (id, g, plan)
         })
         .collect();
@@ -1027,7 +1032,8 @@ fn load_groups(conn: &Connection, db_path: &Path) -> Result<BTreeMap<String, Gro
     }
     let mut stmt = conn
         .prepare(
-            "SELECT path, session_key, size, mtime_ns, indexed_offset, indexed_lines FROM files",
+            "SELECT path, session_key, size, mtime_ns, indexed_offset, indexed_lines, content_hash
+             FROM files",
         )
         .map_err(db)?;
     let rows = stmt
@@ -1040,6 +1046,7 @@ fn load_groups(conn: &Connection, db_path: &Path) -> Result<BTreeMap<String, Gro
                     mtime_ns: r.get(3)?,
                     indexed_offset: r.get(4)?,
                     indexed_lines: r.get(5)?,
+                    content_hash: r.get(6)?,
                 },
             ))
         })
@@ -1165,20 +1172,19 @@ struct SessionState {
 
 /// How much of a session's primary file to read: from where the indexed content ends,
 /// from the start, or nothing.
-fn plan_for(group: &Group, full: bool) -> Plan {
+fn plan_for(group: &mut Group, full: bool) -> Plan {
     let Some(primary) = group.primary() else {
         return Plan::Keep;
     };
+    if crate::agents::for_path(&primary.path).whole_document() {
+        return whole_document_plan(group, full);
+    }
     let Some(followed) = followed(group, full) else {
         return Plan::Rebuild;
     };
     let same_file = followed.path == primary.key;
     if same_file && followed.size == primary.size && followed.mtime_ns == primary.mtime_ns {
         return Plan::Keep;
-    }
-    // A document rewritten whole is read whole: it has no offset to continue from.
-    if crate::agents::for_path(&primary.path).whole_document() {
-        return Plan::Rebuild;
     }
     let r = followed;
     match () {
@@ -1189,6 +1195,45 @@ fn plan_for(group: &Group, full: bool) -> Plan {
         // A moved or touched plain file of the indexed length holds nothing new.
         () if primary.size == r.indexed_offset => Plan::Keep,
         () => Plan::From(r.indexed_offset, r.indexed_lines),
+    }
+}
+
+/// A document rewritten whole (Gemini CLI's) has no offset to continue from: it is read
+/// whole when it changed. Changed means another size or mtime and then another content
+/// hash (a touch is no change); the hash taken here is the one stored, so a rewrite while
+/// it is read shows as a change next time.
+fn whole_document_plan(group: &mut Group, full: bool) -> Plan {
+    let Some(primary) = group.primary() else {
+        return Plan::Keep;
+    };
+    let followed = followed(group, full).filter(|f| f.path == primary.key);
+    if followed.is_some_and(|f| f.size == primary.size && f.mtime_ns == primary.mtime_ns) {
+        return Plan::Keep;
+    }
+    // Unreadable now: reading it reports why.
+    let hash = File::open(&primary.path)
+        .and_then(crate::archive::checksum)
+        .ok()
+        .map(|c| c.to_string());
+    let same = hash.is_some() && followed.is_some_and(|f| f.content_hash == hash);
+    group.content_hash = hash;
+    if same { Plan::Keep } else { Plan::Rebuild }
+}
+
+/// How close to its last write (ns) a whole document may have been read and still be
+/// trusted by size and mtime alone: a rewrite within a coarse mtime's granularity leaves
+/// both as they were. Such a row keeps a mtime that matches nothing, so the next walk
+/// checks the file by hash (git's "racy clean" entries are handled the same way).
+const RACY_NS: i64 = 2_000_000_000;
+
+/// The mtime to store for a whole document read now: its own, or one that makes the next
+/// walk look at it again (see [`RACY_NS`]).
+fn stored_mtime(mtime_ns: i64) -> i64 {
+    let now = OffsetDateTime::now_utc().unix_timestamp_nanos() as i64;
+    if now - mtime_ns < RACY_NS {
+        mtime_ns - 1
+    } else {
+        mtime_ns
     }
 }
 
@@ -1325,24 +1370,34 @@ impl Batch<'_, '_> {
         }
         let mut upsert = tx
             .prepare_cached(
-                "INSERT INTO files(path, session_key, size, mtime_ns, compressed, indexed_offset, indexed_lines)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                "INSERT INTO files(path, session_key, size, mtime_ns, compressed, indexed_offset,
+                    indexed_lines, content_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT(path) DO UPDATE SET session_key = ?2, size = ?3, mtime_ns = ?4,
-                    compressed = ?5, indexed_offset = ?6, indexed_lines = ?7",
+                    compressed = ?5, indexed_offset = ?6, indexed_lines = ?7, content_hash = ?8",
             )
             .map_err(db("writing a file"))?;
+        let whole = crate::agents::for_path(&primary.path).whole_document();
         for f in &group.disk {
-            let (offset, lines) = if f.key == primary.key {
-                offsets
+            let row = group.row(&f.key);
+            let is_primary = f.key == primary.key;
+            let (offset, lines) = if is_primary { offsets } else { (0, 0) };
+            let (mtime_ns, hash) = if whole && is_primary {
+                let hash = group
+                    .content_hash
+                    .clone()
+                    .or_else(|| row.and_then(|r| r.content_hash.clone()));
+                (stored_mtime(f.mtime_ns), hash)
             } else {
-                (0, 0)
+                (f.mtime_ns, row.and_then(|r| r.content_hash.clone()))
             };
             let size = f.size;
-            let changed = group.row(&f.key).is_none_or(|r| {
+            let changed = row.is_none_or(|r| {
                 r.size != size
-                    || r.mtime_ns != f.mtime_ns
+                    || r.mtime_ns != mtime_ns
                     || r.indexed_offset != offset
                     || r.indexed_lines != lines
+                    || r.content_hash != hash
             });
             if changed {
                 upsert
@@ -1350,10 +1405,11 @@ impl Batch<'_, '_> {
                         f.key,
                         key,
                         size,
-                        f.mtime_ns,
+                        mtime_ns,
                         f.compressed,
                         offset,
-                        lines
+                        lines,
+                        hash
                     ])
                     .map_err(db("writing a file"))?;
                 self.report.files_indexed += 1;

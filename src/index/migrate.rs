@@ -25,6 +25,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0004_unreadable_files_and_request_titles",
         include_str!("../../migrations/0004_unreadable_files_and_request_titles.sql"),
     ),
+    (
+        "0005_whole_document_hashes",
+        include_str!("../../migrations/0005_whole_document_hashes.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -683,3 +683,50 @@ fn names_of_other_agents_sessions_live_in_the_data_folder_and_survive_a_rebuild(
     let out = as_user(h, &["show", "ws work"]);
     assert_eq!(out.status.code(), Some(1), "the old name resolves nothing");
 }
+
+#[test]
+fn a_gemini_document_touched_is_not_read_again_and_one_rewritten_within_its_mtime_is() {
+    let home = two_agent_home();
+    let h = home.path();
+    let file = gemini_file(h);
+    let index = |h: &Path| -> Value {
+        serde_json::from_str(ok_as_user(h, &["index", "--json"]).trim()).expect("json")
+    };
+    index(h);
+    // Touched: another mtime, the same bytes. The hash says nothing changed.
+    let later = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    let set_mtime = |t: std::time::SystemTime| {
+        fs::File::options()
+            .write(true)
+            .open(&file)
+            .expect("open")
+            .set_modified(t)
+            .expect("mtime")
+    };
+    set_mtime(later);
+    let report = index(h);
+    assert_eq!(report["files_opened"], 0, "a touch is no change: {report}");
+    assert_eq!(index(h)["files_opened"], 0, "and it stays so");
+
+    // Rewritten to the same size with the mtime it had (a rewrite within a coarse file
+    // system's granularity): read just after its last write, it is checked by hash.
+    let text = fs::read_to_string(&file).expect("read");
+    let old = "Reset the jitter after a clean connect.";
+    assert!(text.contains(old));
+    let new = "Reset the jitter after a clean sunrise.";
+    let first = "Reset the jitter after a clean kettles.";
+    assert_eq!((old.len(), first.len()), (new.len(), new.len()));
+    let now = std::time::SystemTime::now();
+    fs::write(&file, text.replace(old, first)).expect("w");
+    set_mtime(now);
+    index(h);
+    fs::write(&file, text.replace(old, new)).expect("rewrite");
+    set_mtime(now);
+    let hits = json_lines(&ok_as_user(h, &["search", "sunrise", "--json"]));
+    assert_eq!(
+        hits.len(),
+        1,
+        "the same-size, same-mtime rewrite is seen: {hits:?}"
+    );
+    assert!(json_lines(&ok_as_user(h, &["search", "kettle", "--json"])).is_empty());
+}
