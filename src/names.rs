@@ -277,7 +277,7 @@ mod tests {
              {{\"id\":\"{B}\",\"thread_na"
         );
         fs::write(&path, &text).map_err(|e| Error::io(&path, "write", e))?;
-        let (names, bad) = current_names(&[path.clone()])?;
+        let (names, bad) = current_names(std::slice::from_ref(&path))?;
         assert_eq!(names.len(), 2);
         assert_eq!(names[A].name, "second");
         assert_eq!(names[B].name, "Other");
