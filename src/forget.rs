@@ -207,6 +207,17 @@ fn move_under(from: &Path, from_root: &Path, to_root: &Path) -> Result<PathBuf> 
     Ok(to)
 }
 
+/// [`move_under`] for a file a session's transcript reads beside it: one already at the
+/// destination (the same output, copied again since) stands, and this one stays.
+fn move_companion(from: &Path, from_root: &Path, to_root: &Path) -> Result<()> {
+    if let Ok(rel) = from.strip_prefix(from_root)
+        && fs::symlink_metadata(to_root.join(rel)).is_ok()
+    {
+        return Ok(());
+    }
+    move_under(from, from_root, to_root).map(|_| ())
+}
+
 /// Moves the planned sessions' files to the trash, then brings the index up to date.
 /// A session that became live since the plan, or whose file cannot move, stays.
 pub fn apply(
@@ -243,9 +254,16 @@ pub fn apply(
         // Only rolldex's copy is left: it goes to the data folder's trash.
         let copy = PathBuf::from(&s.path);
         let len = fs::metadata(&copy).map(|m| m.len()).unwrap_or(0);
+        // The session's copy first, then what its transcript reads beside it: a kill in
+        // between leaves the session whole in the trash and only outputs in the store.
+        let companions = crate::agents::for_path(&copy).companions(&copy);
         match layout::create_private_dir(&data_trash)
             .and_then(|()| move_under(&copy, &data, &data_trash))
-        {
+            .and_then(|_| {
+                companions
+                    .iter()
+                    .try_for_each(|c| move_companion(c, &data, &data_trash))
+            }) {
             Ok(_) => {
                 out.files += 1;
                 out.bytes += len;
@@ -397,6 +415,10 @@ fn restore_copy(home: &mut Home, reference: &str) -> Result<(String, Vec<PathBuf
     let trash = data.join(TRASH_DIR);
     let mut back = Vec::new();
     for f in files {
+        // Outputs first, so the session is never back without them.
+        for c in crate::agents::for_path(f).companions(f) {
+            move_companion(&c, &trash, &data)?;
+        }
         back.push(move_under(f, &trash, &data)?);
     }
     home.refresh(Default::default())?;

@@ -832,8 +832,10 @@ impl Home {
                 found.path = zst;
             }
         }
-        let plain = if let Some(original) = self.original_of_copy(&found.path) {
-            // The agent deleted its file: put it back, byte for byte, where it was.
+        let plain = if let Some((agent, root, original)) = self.original_of_copy(&found.path) {
+            // The agent deleted its file: put it back, byte for byte, where it was, with
+            // the files its transcript reads beside it.
+            crate::preserve::restore_companions(&self.data_dir(), agent, &root, &found.path)?;
             crate::preserve::restore(&found.path, &original)?
         } else if layout::is_compressed(&found.path) {
             recorder::restore_plain(&found.path)?
@@ -843,12 +845,13 @@ impl Home {
         std::fs::canonicalize(&plain).map_err(|e| Error::io(&plain, "resolving the path", e))
     }
 
-    /// The agent's file that a preserved copy at `path` stands for, if it is one.
-    fn original_of_copy(&self, path: &Path) -> Option<PathBuf> {
+    /// The agent's file that a preserved copy at `path` stands for, if it is one, with
+    /// the agent and its root.
+    fn original_of_copy(&self, path: &Path) -> Option<(crate::agents::Agent, PathBuf, PathBuf)> {
         let data = self.data_dir();
-        self.others
-            .iter()
-            .find_map(|(a, root)| crate::preserve::original_path(&data, *a, root, path))
+        self.others.iter().find_map(|(a, root)| {
+            crate::preserve::original_path(&data, *a, root, path).map(|o| (*a, root.clone(), o))
+        })
     }
 
     /// Keeps verified copies of the other agents' session files last written longer ago

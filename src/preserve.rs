@@ -44,10 +44,12 @@ pub fn copy_path(data_dir: &Path, agent: Agent, root: &Path, original: &Path) ->
     Some(PathBuf::from(name))
 }
 
-/// The original a copy stands for: the same path under the agent's root, without `.zst`.
+/// The original a copy stands for: the same path under the agent's root, without the
+/// `.zst` [`copy_path`] gave it (a session's file or one its transcript reads).
 pub fn original_path(data_dir: &Path, agent: Agent, root: &Path, copy: &Path) -> Option<PathBuf> {
     let rel = copy.strip_prefix(store_root(data_dir, agent)).ok()?;
-    Some(layout::plain_path(&root.join(rel)))
+    let rel = rel.to_str()?.strip_suffix(".zst")?;
+    Some(root.join(rel))
 }
 
 /// One copy written.
@@ -70,6 +72,9 @@ pub struct Preserved {
 pub struct PreserveReport {
     /// Copies written (new, or refreshed because the original changed).
     pub preserved: Vec<Preserved>,
+    /// Copies written of files a session's transcript reads beside it (Claude Code's
+    /// stored tool outputs: see [`crate::agents::Connector::companions`]).
+    pub companions: Vec<Preserved>,
     /// With `dry_run`: the files that would be copied.
     pub would_preserve: Vec<PathBuf>,
     /// Originals whose copy is up to date.
@@ -142,6 +147,21 @@ pub fn preserve(
         let Some(copy) = copy_path(data_dir, agent, root, &path) else {
             continue;
         };
+        // What the transcript reads beside the session first: a copy of the session is
+        // then never without them (a kill in between leaves copies of outputs only).
+        for companion in crate::agents::of(agent).companions(&path) {
+            let Some(copy) = copy_path(data_dir, agent, root, &companion) else {
+                continue;
+            };
+            match preserve_one(&companion, &copy, opts, now) {
+                Ok(Outcome::Written(p)) => report.companions.push(p),
+                // A dry run lists sessions; their outputs go with them.
+                Ok(Outcome::WouldWrite) => {}
+                Ok(Outcome::UpToDate | Outcome::Recent) => {}
+                Err((true, e)) => report.unreadable.push(e),
+                Err((false, e)) => report.errors.push(e),
+            }
+        }
         match preserve_one(&path, &copy, opts, now) {
             Ok(Outcome::Written(p)) => report.preserved.push(p),
             Ok(Outcome::WouldWrite) => report.would_preserve.push(path),
@@ -151,6 +171,26 @@ pub fn preserve(
             Err((false, e)) => report.errors.push(e),
         }
     }
+}
+
+/// Puts back what a session's transcript reads beside it (see
+/// [`crate::agents::Connector::companions`]) from the copies beside `copy`, where the
+/// agent's files are gone; one still there is left as it is. Returns the paths put back.
+pub fn restore_companions(
+    data_dir: &Path,
+    agent: Agent,
+    root: &Path,
+    copy: &Path,
+) -> Result<Vec<PathBuf>> {
+    let mut back = Vec::new();
+    for c in crate::agents::of(agent).companions(copy) {
+        if let Some(original) = original_path(data_dir, agent, root, &c)
+            && !original.exists()
+        {
+            back.push(restore(&c, &original)?);
+        }
+    }
+    Ok(back)
 }
 
 enum Outcome {
@@ -240,10 +280,13 @@ pub fn restore(copy: &Path, original: &Path) -> Result<PathBuf> {
     let (tmp, mut out) = layout::create_temp(dir, layout::RESTORE_TEMP)?;
     // The temp name goes once linked into place, or on failure.
     let guard = archive::TempGuard(&tmp);
-    let mut src = crate::reader::open_stream(copy)?;
+    // A copy is always zstd, whatever its name (a stored output's is `.txt.zst`).
+    let mut src = File::open(copy)
+        .and_then(zstd::stream::read::Decoder::new)
+        .map_err(|e| Error::io(copy, "opening", e))?;
     io::copy(&mut src, &mut out).map_err(|e| Error::io(copy, "decompressing", e))?;
     out.flush().map_err(|e| Error::io(&tmp, "writing", e))?;
-    let want: Checksum = archive::content_checksum(copy)?;
+    let want: Checksum = archive::content_checksum_zst(copy)?;
     let got = archive::content_checksum(&tmp)?;
     if want != got {
         return Err(Error::io(

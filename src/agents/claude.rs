@@ -89,6 +89,29 @@ impl Connector for Claude {
         Box::new(Lines::new(path))
     }
 
+    fn companions(&self, session_file: &Path) -> Vec<PathBuf> {
+        let lines = Lines::new(session_file);
+        // A subagent's outputs are its session's, kept with that session's file.
+        let Some(dir) = lines.tool_results.filter(|_| !lines.subagent) else {
+            return Vec::new();
+        };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Vec::new();
+        };
+        let mut files: Vec<PathBuf> = entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                    !n.starts_with('.') && (n.ends_with(".txt") || n.ends_with(".txt.zst"))
+                })
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
     fn resume_command(
         &self,
         id: &str,
@@ -162,17 +185,21 @@ impl Lines {
         if tool_use_id.contains(['/', '\0']) || tool_use_id.starts_with('.') {
             return None;
         }
-        let file = self
-            .tool_results
-            .as_ref()?
-            .join(format!("{tool_use_id}.txt"));
+        let dir = self.tool_results.as_ref()?;
         let mut text = Vec::new();
         use std::io::Read;
-        std::fs::File::open(file)
-            .ok()?
-            .take(TOOL_RESULT_MAX)
-            .read_to_end(&mut text)
-            .ok()?;
+        // The agent's file, else rolldex's preserved copy of it (a session read from its
+        // copy finds the outputs' copies beside it).
+        let plain = dir.join(format!("{tool_use_id}.txt"));
+        let read = match std::fs::File::open(&plain) {
+            Ok(f) => f.take(TOOL_RESULT_MAX).read_to_end(&mut text),
+            Err(_) => std::fs::File::open(dir.join(format!("{tool_use_id}.txt.zst")))
+                .and_then(zstd::stream::read::Decoder::new)
+                .ok()?
+                .take(TOOL_RESULT_MAX)
+                .read_to_end(&mut text),
+        };
+        read.ok()?;
         Some(String::from_utf8_lossy(&text).into_owned())
     }
 

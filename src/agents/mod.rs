@@ -81,6 +81,13 @@ pub trait Connector: Sync {
     /// agent whose home rolldex shares (Codex). Another agent's files are never moved;
     /// what rolldex retires of them is its own preserved copies.
     fn forget_moves_originals(&self) -> bool;
+    /// Files beside a session file that its transcript reads (Claude Code's
+    /// `<sessionId>/tool-results/*.txt`), for a session file of the agent's or a preserved
+    /// copy of one (then the copies of those files, `*.zst`): rolldex preserves, restores
+    /// and retires them with the session.
+    fn companions(&self, _session_file: &Path) -> Vec<PathBuf> {
+        Vec::new()
+    }
     /// Whether a file is one document, rewritten whole as the session grows (Gemini CLI)
     /// rather than lines appended: its parser gets the whole file as one line, and a
     /// changed file is read again from its start.

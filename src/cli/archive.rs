@@ -90,8 +90,19 @@ pub fn run(ctx: &Ctx, args: ArchiveArgs, out: &mut dyn Write) -> anyhow::Result<
     {
         warn(e);
     }
-    let preserved_in: u64 = kept.preserved.iter().map(|p| p.bytes_in).sum();
-    let preserved_out: u64 = kept.preserved.iter().map(|p| p.bytes_out).sum();
+    // Bytes of the sessions' copies and of their stored outputs'.
+    let preserved_in: u64 = kept
+        .preserved
+        .iter()
+        .chain(&kept.companions)
+        .map(|p| p.bytes_in)
+        .sum();
+    let preserved_out: u64 = kept
+        .preserved
+        .iter()
+        .chain(&kept.companions)
+        .map(|p| p.bytes_out)
+        .sum();
     let mut by_reason: BTreeMap<&str, u64> = BTreeMap::new();
     for (_, reason) in &report.skipped {
         *by_reason.entry(reason.as_str()).or_default() += 1;
@@ -110,6 +121,7 @@ pub fn run(ctx: &Ctx, args: ArchiveArgs, out: &mut dyn Write) -> anyhow::Result<
             "errors": report.errors.len() + kept.errors.len(),
             "unreadable": report.unreadable.iter().chain(&kept.unreadable).map(|e| e.to_string()).collect::<Vec<_>>(),
             "preserved": kept.preserved.len(),
+            "preserved_outputs": kept.companions.len(),
             "would_preserve": kept.would_preserve.len(),
             "preserved_up_to_date": kept.up_to_date,
             "preserved_bytes_in": preserved_in,
@@ -179,8 +191,14 @@ pub fn run(ctx: &Ctx, args: ArchiveArgs, out: &mut dyn Write) -> anyhow::Result<
             "{} copies of other agents' sessions ({preserved_in} -> {preserved_out} bytes), {} up to date, in {}",
             if args.dry_run {
                 format!("would keep {}", kept.would_preserve.len())
-            } else {
+            } else if kept.companions.is_empty() {
                 format!("kept {}", kept.preserved.len())
+            } else {
+                format!(
+                    "kept {} (and {} stored tool outputs)",
+                    kept.preserved.len(),
+                    kept.companions.len()
+                )
             },
             kept.up_to_date,
             home.data_dir().join(rolldex::preserve::STORE_DIR).display()

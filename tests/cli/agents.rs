@@ -358,8 +358,22 @@ fn a_claude_session_the_agent_deleted_stays_whole_in_rolldexs_copy_and_comes_bac
         "only the broken lines: {verified:?}"
     );
 
-    // Claude Code's cleanup deletes the session: it stays listed, searchable, shown.
+    // The stored tool output is kept beside the copy (and counted in the report).
+    let stored = projects.join(format!(
+        "-home-ann-relay/{SESSION}/tool-results/toolu_02.txt"
+    ));
+    let stored_bytes = fs::read(&stored).expect("stored output");
+    assert_eq!(report["preserved_outputs"], 1, "{report}");
+    let stored_copy = store.join(format!("{SESSION}/tool-results/toolu_02.txt.zst"));
+    assert_eq!(
+        zstd::decode_all(&fs::read(&stored_copy).expect("copy")[..]).expect("zstd"),
+        stored_bytes
+    );
+
+    // Claude Code's cleanup deletes the session and its outputs: it stays listed,
+    // searchable, shown, with the stored output read from rolldex's copy.
     fs::remove_file(&original).expect("the agent deletes it");
+    fs::remove_dir_all(stored.parent().expect("tool-results")).expect("and its outputs");
     let rows = by_id(&json_lines(&ok_as_user(h, &["list", "--json"])));
     assert_eq!(rows[SESSION]["preserved"], true, "{}", rows[SESSION]);
     assert_eq!(rows[SESSION]["title"], "ws reconnect flake");
@@ -369,6 +383,15 @@ fn a_claude_session_the_agent_deleted_stays_whole_in_rolldexs_copy_and_comes_bac
     assert!(hits.iter().any(|x| x["id"] == SESSION), "{hits:?}");
     let shown = ok_as_user(h, &["show", SESSION]);
     assert!(shown.contains("$ cargo test -p relay"), "{shown}");
+    assert!(
+        shown.contains("pub fn reconnect() {"),
+        "the stored output: {shown}"
+    );
+    assert!(!shown.contains("Output too large"), "{shown}");
+    assert!(
+        !shown.contains('\u{FFFD}'),
+        "decompressed, not raw zstd: {shown}"
+    );
     let md = ok_as_user(h, &["export", SESSION]);
     assert!(md.contains("quasarflux"), "{md}");
     let du: Value = serde_json::from_str(ok_as_user(h, &["du", "--json"]).trim()).expect("json");
@@ -381,6 +404,10 @@ fn a_claude_session_the_agent_deleted_stays_whole_in_rolldexs_copy_and_comes_bac
         fs::canonicalize(&original).expect("back")
     );
     assert_eq!(fs::read(&original).expect("read"), bytes);
+    assert_eq!(
+        fs::read(&stored).expect("the output is back too"),
+        stored_bytes
+    );
     assert_eq!(
         ok_as_user(h, &["resume", SESSION, "--command"]).trim(),
         format!("cd /home/ann/relay && claude --resume {SESSION}")
@@ -586,12 +613,25 @@ fn forget_retires_only_what_rolldex_holds_alone_and_restores_it() {
         ".local/share/rolldex/rolldex-trash/preserved/claude/projects/-home-ann-relay/{SESSION}.jsonl.zst"
     ));
     assert!(trashed.is_file(), "the copy is in the trash");
+    let output_copy = format!(
+        "preserved/claude/projects/-home-ann-relay/{SESSION}/tool-results/toolu_02.txt.zst"
+    );
+    let data = h.join(".local/share/rolldex");
+    assert!(
+        data.join("rolldex-trash").join(&output_copy).is_file()
+            && !data.join(&output_copy).exists(),
+        "its stored output's copy went with it"
+    );
 
     // --restore puts the copy back: the session is listed again, and resume brings back
     // the original, byte for byte.
     ok_as_user(h, &["forget", "--restore", "0b5e1c2d"]);
     let rows = by_id(&json_lines(&ok_as_user(h, &["list", "--json"])));
     assert_eq!(rows[SESSION]["preserved"], true);
+    assert!(
+        data.join(&output_copy).is_file(),
+        "the output's copy is back too"
+    );
     ok_as_user(h, &["resume", SESSION]);
     assert_eq!(fs::read(&original).expect("back"), bytes);
 
