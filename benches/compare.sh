@@ -155,6 +155,51 @@ C_MB_S=$(calc "$C_BYTES / 1e6 / $C_S" 0)
 C_LINES_S=$(calc "$C_LINES / $C_S / 1000" 0)
 C_RSS=$(calc "$c_rss / 1024" 0)
 C_MB=$(calc "$C_BYTES / 1e6" 0)
+# ccusage, what Claude Code users count tokens with, on the same files: its time, and its
+# total beside rolldex's. ccusage keeps the first line of a streamed reply, rolldex the
+# last (the reply as billed: AGENT-FORMATS.md), so the totals differ by the output tokens
+# of the partial lines; both sums are also computed here straight from the files.
+CCU_VERSION=17.2.1
+CCU=$W/ccusage/node_modules/.bin/ccusage
+if command -v npm >/dev/null && [ ! -x "$CCU" ]; then
+  mkdir -p "$W/ccusage"
+  (cd "$W/ccusage" && npm install --silent --no-audit --no-fund "ccusage@$CCU_VERSION" >/dev/null 2>&1) || true
+fi
+C_TOKENS=$("$R" --home "$W/nocodex" --claude-home "$CH" --db "$W/claude.sqlite" stats --json | json /dev/stdin tokens)
+C_STATS_MS=$(ms "$(us 15 "$R" --home "$W/nocodex" --claude-home "$CH" --db "$W/claude.sqlite" stats --json)")
+read -r C_FIRST C_LAST < <(python3 - "$CH" <<'PY'
+import json, os, sys
+first, last = {}, {}
+for d, _, fs in os.walk(sys.argv[1]):
+    for f in fs:
+        if not f.endswith(".jsonl"):
+            continue
+        for line in open(os.path.join(d, f), encoding="utf-8", errors="replace"):
+            try:
+                v = json.loads(line)
+            except ValueError:
+                continue
+            m = v.get("message") if v.get("type") == "assistant" else None
+            if not isinstance(m, dict) or "usage" not in m or not m.get("id"):
+                continue
+            u = m["usage"]
+            t = sum(u.get(k) or 0 for k in ("input_tokens", "output_tokens",
+                    "cache_creation_input_tokens", "cache_read_input_tokens"))
+            key = (m["id"], v.get("requestId"))
+            first.setdefault(key, t)
+            last[key] = t
+print(sum(first.values()), sum(last.values()))
+PY
+)
+if [ -x "$CCU" ]; then
+  CCU_TOKENS=$(CLAUDE_CONFIG_DIR=$CH "$CCU" session --json --offline 2>/dev/null \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["totals"]["totalTokens"])')
+  CCU_MS=$(ms "$(us 3 env CLAUDE_CONFIG_DIR="$CH" "$CCU" session --json --offline)")
+  CCU_ROW="| tokens: rolldex / ccusage $CCU_VERSION | $C_TOKENS / $CCU_TOKENS | rolldex = last lines' sum ($C_LAST); ccusage = first lines' sum ($C_FIRST) |
+| count the corpus's tokens: rolldex \\`stats\\` (indexed) / ccusage \\`session\\` | $C_STATS_MS ms / $CCU_MS ms | (peer) |"
+else
+  CCU_ROW="| tokens: rolldex (ccusage not installed: no npm) | $C_TOKENS | last lines' sum $C_LAST; first lines' $C_FIRST |"
+fi
 # Two homes of the same size: all Codex, and half Codex half Claude Code.
 "$GEN" --profile real --sessions "$CLAUDE_SESSIONS" --size "$CLAUDE_TOTAL" --seed 7 --out "$W/half" > /dev/null
 "$GEN" --profile real --sessions $((CLAUDE_SESSIONS * 2)) --size "$(calc "$C_BYTES * 2 / 1e6" 0)MB" --seed 7 --out "$W/whole" > /dev/null
@@ -295,6 +340,7 @@ sessions) against half Codex and half this Claude Code corpus ($CLAUDE_SESSIONS 
 | peak memory indexing | $C_RSS MB | ≤ 64 MB |
 | list, end to end: Codex only / two agents | $C_LIST_ONE ms / $C_LIST_TWO ms | no more on two agents |
 | search, end to end: Codex only / two agents | $C_SEARCH_ONE ms / $C_SEARCH_TWO ms | no more on two agents |
+$CCU_ROW
 
 ## Against the tools a user would use instead (bench corpus)
 

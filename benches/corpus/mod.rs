@@ -818,6 +818,11 @@ pub fn generate_claude(root: &Path, spec: &CorpusSpec) -> io::Result<Corpus> {
             put(user, &mut bytes, &mut lines)?;
             let msg = format!("msg_{:016x}", rng.next());
             let blocks = 2 + rng.below(3);
+            // As Claude Code writes them: input and cache figures the same on every line
+            // of the reply, output tokens partial until its last line.
+            let (input, cache_write, cache_read) =
+                (10 + rng.below(100), rng.below(2000), rng.below(50_000));
+            let output = 50 + rng.below(400);
             for b in 0..blocks {
                 ms += 500;
                 let block = match b {
@@ -836,8 +841,9 @@ pub fn generate_claude(root: &Path, spec: &CorpusSpec) -> io::Result<Corpus> {
                 a["requestId"] = serde_json::json!(format!("req_{msg}"));
                 a["message"] = serde_json::json!({"id": msg, "type": "message", "role": "assistant",
                     "model": "claude-sonnet-4-5-20250929", "content": [block],
-                    "usage": {"input_tokens": 10 + rng.below(100), "output_tokens": 20 * (b + 1),
-                        "cache_creation_input_tokens": rng.below(2000), "cache_read_input_tokens": rng.below(50_000)}});
+                    "usage": {"input_tokens": input,
+                        "output_tokens": if b + 1 == blocks { output } else { 1 + b as u64 },
+                        "cache_creation_input_tokens": cache_write, "cache_read_input_tokens": cache_read}});
                 put(a, &mut bytes, &mut lines)?;
                 for _ in 0..3 {
                     let mut p = base(ms, "progress");
