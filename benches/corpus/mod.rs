@@ -854,9 +854,13 @@ pub fn generate_claude(root: &Path, spec: &CorpusSpec) -> io::Result<Corpus> {
                 if b > 0 && b + 1 < blocks {
                     let size = if rng.below(10) == 0 { 20_000 } else { 800 };
                     let mut r = base(ms + 200, "user");
+                    let output = words(&mut rng, size / 6);
+                    // Claude Code writes a Bash result twice: as the API's tool_result and,
+                    // structured, as `toolUseResult` (AGENT-FORMATS.md).
+                    r["toolUseResult"] = serde_json::json!({"stdout": output, "stderr": "",
+                        "interrupted": false, "isImage": false});
                     r["message"] = serde_json::json!({"role": "user", "content": [{"type": "tool_result",
-                        "tool_use_id": format!("toolu_{turn}_{b}"), "content": words(&mut rng, size / 6)}]});
-                    r["toolUseResult"] = serde_json::json!({"stdout": "...", "stderr": ""});
+                        "tool_use_id": format!("toolu_{turn}_{b}"), "content": output}]});
                     put(r, &mut bytes, &mut lines)?;
                 }
             }

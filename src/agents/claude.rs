@@ -19,6 +19,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::{Agent, Connector, LineParser};
 use crate::error::LineErrorKind;
@@ -403,21 +404,26 @@ impl LineParser for Lines {
                 valid_up_to: e.valid_up_to(),
             }
         })?;
-        // Most lines are bookkeeping (`progress` alone is two thirds of them): once the
-        // session's facts are known, their type is all that is read, without building
-        // the line as a value (the JSON is still checked whole).
-        if self.meta_sent {
-            let probe: Probe<'_> =
-                serde_json::from_str(text).map_err(|e| LineErrorKind::Json(e.to_string()))?;
-            if let Some(kind) = probe.kind.as_deref()
-                && BOOKKEEPING.contains(&kind)
-            {
-                out.push(line(probe.timestamp.as_deref(), RolloutItem::State));
-                return Ok(());
+        // Read once, keeping only the fields used: the rest (`toolUseResult`, which repeats
+        // a tool's output, `progress` data, uuids) is skipped unbuilt. Most lines are
+        // bookkeeping (`progress` alone is two thirds of them): once the session's facts
+        // are known, their type is all that is used. A line the narrow reading refuses (a
+        // repeated key) is read whole, as any JSON object.
+        let v = match serde_json::from_str::<Top<'_>>(text) {
+            Ok(top) => {
+                if self.meta_sent
+                    && let Some(kind) = top.kind.as_deref().and_then(raw_str)
+                    && BOOKKEEPING.contains(&kind)
+                {
+                    let ts = top.timestamp.and_then(raw_str);
+                    out.push(line(ts, RolloutItem::State));
+                    return Ok(());
+                }
+                top.into_value()
             }
-        }
-        let v: Value =
-            serde_json::from_str(text).map_err(|e| LineErrorKind::Json(e.to_string()))?;
+            Err(_) => serde_json::from_str::<Value>(text)
+                .map_err(|e| LineErrorKind::Json(e.to_string()))?,
+        };
         let Some(kind) = v.get("type").and_then(Value::as_str) else {
             return Err(LineErrorKind::Shape(
                 "a Claude Code line is an object with a \"type\"".into(),
@@ -460,13 +466,73 @@ const BOOKKEEPING: [&str; 4] = [
     "system",
 ];
 
-/// What is read of a line first: its type and time (borrowed when unescaped).
+/// The fields of a line the connector reads, each left as raw JSON until used (so no
+/// field's type can make the line unreadable: it is checked where it is read, as with a
+/// `Value`); every other field is skipped without being built.
 #[derive(serde::Deserialize)]
-struct Probe<'a> {
+struct Top<'a> {
     #[serde(rename = "type", borrow, default)]
-    kind: Option<std::borrow::Cow<'a, str>>,
+    kind: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    timestamp: Option<std::borrow::Cow<'a, str>>,
+    timestamp: Option<&'a RawValue>,
+    #[serde(rename = "sessionId", borrow, default)]
+    session_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    cwd: Option<&'a RawValue>,
+    #[serde(rename = "gitBranch", borrow, default)]
+    git_branch: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    version: Option<&'a RawValue>,
+    #[serde(rename = "agentId", borrow, default)]
+    agent_id: Option<&'a RawValue>,
+    #[serde(rename = "isMeta", borrow, default)]
+    is_meta: Option<&'a RawValue>,
+    #[serde(rename = "isCompactSummary", borrow, default)]
+    is_compact_summary: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    message: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    summary: Option<&'a RawValue>,
+    #[serde(rename = "customTitle", borrow, default)]
+    custom_title: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    title: Option<&'a RawValue>,
+}
+
+impl Top<'_> {
+    /// The fields read, as the object the rest of the connector reads.
+    fn into_value(self) -> Value {
+        let mut m = serde_json::Map::new();
+        let fields = [
+            ("type", self.kind),
+            ("timestamp", self.timestamp),
+            ("sessionId", self.session_id),
+            ("cwd", self.cwd),
+            ("gitBranch", self.git_branch),
+            ("version", self.version),
+            ("agentId", self.agent_id),
+            ("isMeta", self.is_meta),
+            ("isCompactSummary", self.is_compact_summary),
+            ("message", self.message),
+            ("summary", self.summary),
+            ("customTitle", self.custom_title),
+            ("title", self.title),
+        ];
+        for (key, raw) in fields {
+            // Valid JSON already (the line parsed): a value always comes out.
+            if let Some(v) = raw.and_then(|r| serde_json::from_str::<Value>(r.get()).ok()) {
+                m.insert(key.to_string(), v);
+            }
+        }
+        Value::Object(m)
+    }
+}
+
+/// A raw JSON string without escapes, borrowed (`"progress"`): enough for a type or a
+/// time; anything else reads as absent here and is read in full elsewhere.
+fn raw_str(raw: &RawValue) -> Option<&str> {
+    let s = raw.get().strip_prefix('"')?.strip_suffix('"')?;
+    (!s.contains(['\\', '"'])).then_some(s)
 }
 
 use super::{line, str_of};

@@ -13,8 +13,13 @@
 use std::path::PathBuf;
 use std::sync::mpsc::sync_channel;
 
+use std::borrow::Cow;
+
+use super::summary::{self, ItemSummary};
 use crate::error::Error;
+use crate::model::{ResponseItem, RolloutItem};
 use crate::reader::{Entry, RolloutReader};
+use crate::repo_url::redact_urls;
 
 /// Chunks waiting between the reading thread and the writer. The writer's work comes in
 /// bursts (a full-text flush every megabyte of item text); a deep queue lets the reader go
@@ -52,7 +57,7 @@ pub(super) enum Fed {
     /// The session's file was opened, or could not be, or is not to be read.
     Begin(Opened),
     /// Entries in file order, each with the offset just after it.
-    Entries(Vec<(Entry, u64)>),
+    Entries(Vec<FedEntry>),
     /// Reading stopped: at the end of the file, or on `error` (nothing after it is read).
     End {
         /// Offset just after the last complete line.
@@ -62,6 +67,70 @@ pub(super) enum Fed {
         /// Why reading stopped early, if it did.
         error: Option<Error>,
     },
+}
+
+/// One entry, with what the writer needs of it computed here, on the reading thread: the
+/// writer is the slower half (SQLite and full-text), so the summary, its redaction and the
+/// time are worked out ahead, and the bulk of a record the writer no longer needs (a tool's
+/// output, a reasoning text) is dropped here.
+#[derive(Debug)]
+pub(super) struct FedEntry {
+    pub entry: Entry,
+    /// Offset just after it.
+    pub end: u64,
+    /// Its line's time (unix ms).
+    pub ts_ms: Option<i64>,
+    /// What it adds to search, URL credentials redacted (see [`summary::item_of`]).
+    pub item: Option<ItemSummary>,
+}
+
+impl FedEntry {
+    fn new(mut entry: Entry, end: u64) -> FedEntry {
+        let (ts_ms, item) = match &mut entry {
+            Entry::Record(rec) => {
+                let ts = rec
+                    .line
+                    .timestamp
+                    .as_deref()
+                    .and_then(super::ingest::parse_ms);
+                let item = summary::item_of(&rec.line).map(|mut it| {
+                    if let Cow::Owned(t) = redact_urls(&it.text) {
+                        it.text = t;
+                    }
+                    it
+                });
+                if item.is_some() {
+                    lighten(&mut rec.line.item);
+                }
+                (ts, item)
+            }
+            _ => (None, None),
+        };
+        FedEntry {
+            entry,
+            end,
+            ts_ms,
+            item,
+        }
+    }
+}
+
+/// Drops what the writer reads of a record no more once its summary is made: the text of
+/// tool outputs and reasoning (the session's facts and byte counts do not need it).
+fn lighten(item: &mut RolloutItem) {
+    match item {
+        RolloutItem::ResponseItem(
+            ResponseItem::FunctionCallOutput { output, .. }
+            | ResponseItem::CustomToolCallOutput { output, .. },
+        ) => drop(std::mem::take(output)),
+        RolloutItem::ResponseItem(ResponseItem::Reasoning {
+            summary, content, ..
+        }) => {
+            drop(std::mem::take(summary));
+            drop(std::mem::take(content));
+        }
+        _ => {}
+    }
 }
 
 /// How a session's file was opened.
@@ -146,7 +215,7 @@ impl Iterator for Feed {
             match reader.next_entry() {
                 Some(Ok(entry)) => {
                     let end = reader.offset();
-                    chunk.push((entry, end));
+                    chunk.push(FedEntry::new(entry, end));
                     if chunk.len() >= CHUNK_ENTRIES || end - start >= CHUNK_BYTES {
                         return Some(Fed::Entries(chunk));
                     }

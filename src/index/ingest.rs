@@ -1590,7 +1590,13 @@ impl Batch<'_, '_> {
                 }
                 _ => return Err(feed_stopped(path)),
             };
-            for (entry, end) in chunk {
+            for feed::FedEntry {
+                entry,
+                end,
+                ts_ms,
+                item,
+            } in chunk
+            {
                 match entry {
                     Entry::Record(rec) => {
                         // One line of an agent's file may give several records: its bytes
@@ -1614,15 +1620,16 @@ impl Batch<'_, '_> {
                         if let RolloutItem::SessionMeta(m) = &rec.line.item {
                             resolver.offer(m);
                         }
-                        let ts_ms = rec.line.timestamp.as_deref().and_then(parse_ms);
                         if let Some(ts) = ts_ms {
                             state.created_ms.get_or_insert(ts);
                             state.updated_ms = Some(state.updated_ms.map_or(ts, |u| u.max(ts)));
                         }
-                        let Some(item) = state.facts.add(&rec.line) else {
+                        state.facts.note(&rec.line);
+                        // Made (and redacted) by the feed, on the reading thread.
+                        let Some(item) = item else {
                             continue;
                         };
-                        let text = redact_urls(&item.text);
+                        let text = item.text;
                         insert_item
                             .execute(params![
                                 key,

@@ -71,6 +71,7 @@ impl Index {
             let configured = writer.execute_batch(
                 "PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = NORMAL;
+                 PRAGMA cache_size = -16384;
                  PRAGMA foreign_keys = ON;",
             );
             match configured {

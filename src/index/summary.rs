@@ -72,41 +72,40 @@ impl SessionFacts {
 
     /// Takes in one parsed line; returns what it adds to search, if anything.
     pub fn add(&mut self, line: &ParsedLine) -> Option<ItemSummary> {
+        self.note(line);
+        item_of(line)
+    }
+
+    /// Takes in what one parsed line says of the session (title, counts, tokens, model),
+    /// without its text to search ([`item_of`], which the indexer computes on its reading
+    /// thread).
+    pub fn note(&mut self, line: &ParsedLine) {
         if let Some(ts) = &line.timestamp {
             if self.first_timestamp.is_none() {
                 self.first_timestamp = Some(ts.clone());
             }
-            self.last_timestamp = Some(ts.clone());
+            self.last_timestamp.clone_from(&line.timestamp);
         }
         match &line.item {
-            RolloutItem::ResponseItem(item) => self.add_item(item),
-            RolloutItem::EventMsg(ev) => {
-                match ev {
-                    EventMsg::UserMessage { message, .. } if self.title.is_none() => {
-                        let t = one_line(crate::model::request_text(message), TITLE_CHARS);
-                        if !t.is_empty() {
-                            self.title = Some(t);
-                        }
+            RolloutItem::ResponseItem(item) => self.note_item(item),
+            RolloutItem::EventMsg(ev) => match ev {
+                EventMsg::UserMessage { message, .. } if self.title.is_none() => {
+                    let t = one_line(crate::model::request_text(message), TITLE_CHARS);
+                    if !t.is_empty() {
+                        self.title = Some(t);
                     }
-                    EventMsg::TokenCount { total: Some(t) } => {
-                        self.tokens = t.total_tokens;
-                        self.tokens_counted = true;
-                    }
-                    _ => {}
                 }
-                None
-            }
+                EventMsg::TokenCount { total: Some(t) } => {
+                    self.tokens = t.total_tokens;
+                    self.tokens_counted = true;
+                }
+                _ => {}
+            },
             RolloutItem::TurnContext(tc) => {
                 if tc.model.is_some() {
                     self.model.clone_from(&tc.model);
                 }
-                None
             }
-            RolloutItem::Compacted(c) => c.message.as_deref().map(|m| ItemSummary {
-                kind: "compacted".into(),
-                role: None,
-                text: clip(m, MESSAGE_CHARS).to_string(),
-            }),
             RolloutItem::TokenUsageRecord {
                 thread_total: Some(t),
             } => {
@@ -115,12 +114,7 @@ impl SessionFacts {
                 if !self.tokens_counted {
                     self.tokens = *t;
                 }
-                None
             }
-            RolloutItem::InterAgent(m) => summary_of(
-                "inter_agent_communication",
-                clip(&m.text, MESSAGE_CHARS).to_string(),
-            ),
             RolloutItem::ReplyUsage { reply, tokens } => {
                 match &self.last_reply {
                     Some((last, counted)) if last == reply => {
@@ -129,96 +123,123 @@ impl SessionFacts {
                     _ => self.tokens += tokens,
                 }
                 self.last_reply = Some((reply.clone(), *tokens));
-                None
             }
             RolloutItem::TitleHint { text, rank } => {
                 let t = one_line(text, TITLE_CHARS);
                 if !t.is_empty() && self.hint.as_ref().is_none_or(|(r, _)| rank >= r) {
                     self.hint = Some((*rank, t));
                 }
-                None
             }
-            RolloutItem::SessionMeta(_)
+            RolloutItem::Compacted(_)
+            | RolloutItem::InterAgent(_)
+            | RolloutItem::SessionMeta(_)
             | RolloutItem::State
             | RolloutItem::TokenUsageRecord { .. }
             | RolloutItem::WorldState { .. }
             | RolloutItem::HistoryReference(_)
-            | RolloutItem::Unknown { .. } => None,
+            | RolloutItem::Unknown { .. } => {}
         }
     }
 
-    fn add_item(&mut self, item: &ResponseItem) -> Option<ItemSummary> {
-        let summary = |text: String| {
-            (!text.trim().is_empty()).then(|| ItemSummary {
-                kind: item.kind().to_string(),
-                role: None,
-                text,
-            })
-        };
+    fn note_item(&mut self, item: &ResponseItem) {
         match item {
             ResponseItem::Message { role, .. } => {
                 if role != "user" && role != "assistant" {
-                    // Developer and system blocks are instructions, not conversation.
-                    return None;
+                    return;
                 }
                 self.messages += 1;
-                let text = item.message_text();
-                if role == "user"
-                    && self.fallback_title.is_none()
-                    && !crate::model::is_injected(&text)
-                {
-                    let t = one_line(crate::model::request_text(&text), TITLE_CHARS);
-                    if !t.is_empty() {
-                        self.fallback_title = Some(t);
+                if role == "user" && self.fallback_title.is_none() {
+                    let text = item.message_text();
+                    if !crate::model::is_injected(&text) {
+                        let t = one_line(crate::model::request_text(&text), TITLE_CHARS);
+                        if !t.is_empty() {
+                            self.fallback_title = Some(t);
+                        }
                     }
                 }
-                summary(clip(&text, MESSAGE_CHARS).to_string()).map(|mut s| {
-                    s.role = Some(role.clone());
-                    s
-                })
             }
-            ResponseItem::Reasoning { summary: parts, .. } => {
-                summary(clip(&parts.join("\n"), SHORT_CHARS).to_string())
-            }
-            ResponseItem::FunctionCall {
-                name, arguments, ..
-            } => {
-                self.tool_calls += 1;
-                let text = match item.shell_command() {
-                    Some(cmd) => format!("{name}: {cmd}"),
-                    None => format!("{name} {arguments}"),
-                };
-                summary(clip(&text, SHORT_CHARS).to_string())
-            }
-            ResponseItem::LocalShellCall { .. } => {
-                self.tool_calls += 1;
-                summary(clip(&item.shell_command().unwrap_or_default(), SHORT_CHARS).to_string())
-            }
-            ResponseItem::CustomToolCall { name, input, .. } => {
-                self.tool_calls += 1;
-                let files = patch_files(input);
-                let text = if files.is_empty() {
-                    format!("{name} {}", clip(input, SHORT_CHARS))
-                } else {
-                    format!("{name} {}", files.join(" "))
-                };
-                summary(text)
-            }
-            ResponseItem::FunctionCallOutput { output, .. }
-            | ResponseItem::CustomToolCallOutput { output, .. } => summary(head_and_tail(output)),
-            ResponseItem::WebSearchCall { query, .. } => summary(query.clone().unwrap_or_default()),
-            ResponseItem::AgentMessage(m) => summary(clip(&m.text, MESSAGE_CHARS).to_string()),
-            ResponseItem::ToolSearchCall { query, .. } => {
-                self.tool_calls += 1;
-                summary(clip(query, SHORT_CHARS).to_string())
-            }
-            ResponseItem::ImageGenerationCall { revised_prompt, .. } => {
-                summary(clip(revised_prompt.as_deref().unwrap_or(""), SHORT_CHARS).to_string())
-            }
-            ResponseItem::ToolSearchOutput { .. }
-            | ResponseItem::Compaction { .. }
-            | ResponseItem::Other { .. } => None,
+            ResponseItem::FunctionCall { .. }
+            | ResponseItem::LocalShellCall { .. }
+            | ResponseItem::CustomToolCall { .. }
+            | ResponseItem::ToolSearchCall { .. } => self.tool_calls += 1,
+            _ => {}
         }
+    }
+}
+
+/// What one parsed line adds to search, if anything: its kind, role and text (clipped).
+/// It depends on the line alone, so the indexer computes it ahead, on its reading thread.
+pub fn item_of(line: &ParsedLine) -> Option<ItemSummary> {
+    match &line.item {
+        RolloutItem::ResponseItem(item) => response_item_of(item),
+        RolloutItem::Compacted(c) => c.message.as_deref().map(|m| ItemSummary {
+            kind: "compacted".into(),
+            role: None,
+            text: clip(m, MESSAGE_CHARS).to_string(),
+        }),
+        RolloutItem::InterAgent(m) => summary_of(
+            "inter_agent_communication",
+            clip(&m.text, MESSAGE_CHARS).to_string(),
+        ),
+        _ => None,
+    }
+}
+
+fn response_item_of(item: &ResponseItem) -> Option<ItemSummary> {
+    let summary = |text: String| {
+        (!text.trim().is_empty()).then(|| ItemSummary {
+            kind: item.kind().to_string(),
+            role: None,
+            text,
+        })
+    };
+    match item {
+        ResponseItem::Message { role, .. } => {
+            if role != "user" && role != "assistant" {
+                // Developer and system blocks are instructions, not conversation.
+                return None;
+            }
+            let text = item.message_text();
+            summary(clip(&text, MESSAGE_CHARS).to_string()).map(|mut s| {
+                s.role = Some(role.clone());
+                s
+            })
+        }
+        ResponseItem::Reasoning { summary: parts, .. } => {
+            summary(clip(&parts.join("\n"), SHORT_CHARS).to_string())
+        }
+        ResponseItem::FunctionCall {
+            name, arguments, ..
+        } => {
+            let text = match item.shell_command() {
+                Some(cmd) => format!("{name}: {cmd}"),
+                None => format!("{name} {arguments}"),
+            };
+            summary(clip(&text, SHORT_CHARS).to_string())
+        }
+        ResponseItem::LocalShellCall { .. } => {
+            summary(clip(&item.shell_command().unwrap_or_default(), SHORT_CHARS).to_string())
+        }
+        ResponseItem::CustomToolCall { name, input, .. } => {
+            let files = patch_files(input);
+            let text = if files.is_empty() {
+                format!("{name} {}", clip(input, SHORT_CHARS))
+            } else {
+                format!("{name} {}", files.join(" "))
+            };
+            summary(text)
+        }
+        ResponseItem::FunctionCallOutput { output, .. }
+        | ResponseItem::CustomToolCallOutput { output, .. } => summary(head_and_tail(output)),
+        ResponseItem::WebSearchCall { query, .. } => summary(query.clone().unwrap_or_default()),
+        ResponseItem::AgentMessage(m) => summary(clip(&m.text, MESSAGE_CHARS).to_string()),
+        ResponseItem::ToolSearchCall { query, .. } => summary(clip(query, SHORT_CHARS).to_string()),
+        ResponseItem::ImageGenerationCall { revised_prompt, .. } => {
+            summary(clip(revised_prompt.as_deref().unwrap_or(""), SHORT_CHARS).to_string())
+        }
+        ResponseItem::ToolSearchOutput { .. }
+        | ResponseItem::Compaction { .. }
+        | ResponseItem::Other { .. } => None,
     }
 }
 
