@@ -412,7 +412,7 @@ impl LineParser for Lines {
         let v = match serde_json::from_str::<Top<'_>>(text) {
             Ok(top) => {
                 if self.meta_sent
-                    && let Some(kind) = top.kind.as_deref().and_then(raw_str)
+                    && let Some(kind) = top.kind.and_then(raw_str)
                     && BOOKKEEPING.contains(&kind)
                 {
                     let ts = top.timestamp.and_then(raw_str);
