@@ -842,7 +842,7 @@ pub fn generate_claude(root: &Path, spec: &CorpusSpec) -> io::Result<Corpus> {
                 a["message"] = serde_json::json!({"id": msg, "type": "message", "role": "assistant",
                     "model": "claude-sonnet-4-5-20250929", "content": [block],
                     "usage": {"input_tokens": input,
-                        "output_tokens": if b + 1 == blocks { output } else { 1 + b as u64 },
+                        "output_tokens": if b + 1 == blocks { output } else { 1 + b },
                         "cache_creation_input_tokens": cache_write, "cache_read_input_tokens": cache_read}});
                 put(a, &mut bytes, &mut lines)?;
                 for _ in 0..3 {
