@@ -196,7 +196,7 @@ if [ -x "$CCU" ]; then
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["totals"]["totalTokens"])')
   CCU_MS=$(ms "$(us 3 env CLAUDE_CONFIG_DIR="$CH" "$CCU" session --json --offline)")
   CCU_ROW="| tokens: rolldex / ccusage $CCU_VERSION | $C_TOKENS / $CCU_TOKENS | rolldex = last lines' sum ($C_LAST); ccusage = first lines' sum ($C_FIRST) |
-| count the corpus's tokens: rolldex \\`stats\\` (indexed) / ccusage \\`session\\` | $C_STATS_MS ms / $CCU_MS ms | (peer) |"
+| count the corpus's tokens: rolldex stats (indexed) / ccusage session | $C_STATS_MS ms / $CCU_MS ms | (peer) |"
 else
   CCU_ROW="| tokens: rolldex (ccusage not installed: no npm) | $C_TOKENS | last lines' sum $C_LAST; first lines' $C_FIRST |"
 fi

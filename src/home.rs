@@ -222,13 +222,14 @@ impl Home {
             .map_or_else(|| self.path.clone(), Path::to_path_buf)
     }
 
-    /// rolldex's preserved copies of other agents' sessions: how many, and their bytes.
+    /// rolldex's preserved copies of other agents' sessions and of the files their
+    /// transcripts read (stored tool outputs): how many files, and their bytes. Counted on
+    /// disk: the outputs' copies are no files of the index.
     pub fn preserved_usage(&mut self) -> Result<(i64, i64)> {
         if self.team.is_some() {
             return Ok((0, 0));
         }
-        let store = self.data_dir().join(crate::preserve::STORE_DIR);
-        self.ask(|c, db| query::preserved_usage(c, db, &store))
+        Ok(crate::preserve::usage(&self.data_dir()))
     }
 
     /// The other agents (not the home's own) and their roots.

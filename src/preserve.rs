@@ -52,6 +52,31 @@ pub fn original_path(data_dir: &Path, agent: Agent, root: &Path, copy: &Path) ->
     Some(root.join(rel))
 }
 
+/// Files and bytes in the store under `data_dir`: every copy, a temp file of one being
+/// written left out. A folder that cannot be read counts as empty.
+pub fn usage(data_dir: &Path) -> (i64, i64) {
+    let (mut files, mut bytes) = (0i64, 0i64);
+    let mut stack = vec![(data_dir.join(STORE_DIR), 0)];
+    while let Some((dir, depth)) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_dir() && depth < 16 {
+                stack.push((e.path(), depth + 1));
+            } else if ft.is_file()
+                && !layout::is_temp_name(&e.file_name().to_string_lossy())
+                && let Ok(m) = e.metadata()
+            {
+                files += 1;
+                bytes += m.len() as i64;
+            }
+        }
+    }
+    (files, bytes)
+}
+
 /// One copy written.
 #[derive(Debug, Clone)]
 pub struct Preserved {

@@ -817,20 +817,6 @@ fn compressible_agents() -> String {
         .join(", ")
 }
 
-/// rolldex's preserved copies of other agents' sessions (files under `store`): how many,
-/// and their bytes on disk.
-pub fn preserved_usage(conn: &Connection, db: &Path, store: &Path) -> Result<(i64, i64)> {
-    let Some(prefix) = store.to_str() else {
-        return Ok((0, 0));
-    };
-    conn.query_row(
-        "SELECT count(*), coalesce(sum(size), 0) FROM files WHERE path >= ?1 AND path < ?2",
-        [format!("{prefix}/"), format!("{prefix}0")],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )
-    .map_err(|e| Error::db(db, "counting preserved copies", e))
-}
-
 /// What `stats` groups by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupBy {

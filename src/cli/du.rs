@@ -156,7 +156,7 @@ pub fn run(ctx: &Ctx, args: DuArgs, out: &mut dyn Write) -> anyhow::Result<ExitC
     if preserved_files > 0 {
         writeln!(
             out,
-            "\nrolldex's copies of other agents' sessions: {preserved_files} file(s), {} on disk",
+            "\nrolldex's copies of other agents' sessions (and their stored outputs): {preserved_files} file(s), {} on disk",
             human(preserved_bytes)
         )?;
     }

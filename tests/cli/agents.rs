@@ -395,7 +395,13 @@ fn a_claude_session_the_agent_deleted_stays_whole_in_rolldexs_copy_and_comes_bac
     let md = ok_as_user(h, &["export", SESSION]);
     assert!(md.contains("quasarflux"), "{md}");
     let du: Value = serde_json::from_str(ok_as_user(h, &["du", "--json"]).trim()).expect("json");
-    assert_eq!(du["preserved"]["files"], 4, "{du}");
+    // Four sessions' copies and the stored output's.
+    assert_eq!(du["preserved"]["files"], 5, "{du}");
+    let on_disk: u64 = crate::util::files(&h.join(".local/share/rolldex/preserved"))
+        .iter()
+        .map(|p| fs::metadata(p).expect("stat").len())
+        .sum();
+    assert_eq!(du["preserved"]["bytes"], on_disk, "{du}");
 
     // resume puts the original back, byte for byte, where Claude Code looks for it.
     let path = ok_as_user(h, &["resume", "0b5e1c2d"]);

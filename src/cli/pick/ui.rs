@@ -185,12 +185,15 @@ fn draw_list(f: &mut Frame<'_>, p: &mut Picker, area: Rect, now_ms: i64) {
                 None => r,
             });
         }
-        facts.push(if s.tokens > 0 {
-            format!("{}k tok", (s.tokens + 500) / 1000)
-        } else {
-            size(s.raw_bytes)
+        facts.push(match s.tokens {
+            0 => size(s.raw_bytes),
+            n if n < 1000 => format!("{n} tok"),
+            n => format!("{}k tok", (n + 500) / 1000),
         });
-        if s.compressed {
+        if s.preserved {
+            // Only rolldex's copy holds it now (the agent deleted its file).
+            facts.push("preserved".into());
+        } else if s.compressed {
             facts.push("zst".into());
         }
         if s.archived {
