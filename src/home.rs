@@ -312,6 +312,12 @@ impl Home {
             .is_empty()
     }
 
+    /// Brings the index up to date again before the next question, as before the first
+    /// (for a long-running front end: the MCP server). Cheap when nothing changed.
+    pub fn refresh_before_next(&mut self) {
+        self.refreshed = false;
+    }
+
     /// Brings the index up to date (`full`: rebuilds it from the rollouts), whatever
     /// [`Home::with_refresh`] says.
     pub fn refresh(&mut self, opts: RefreshOptions) -> Result<RefreshReport> {

@@ -12,6 +12,7 @@ mod forget;
 mod index;
 mod json;
 mod list;
+mod mcp;
 mod name;
 mod pick;
 mod pin;
@@ -141,9 +142,13 @@ enum Command {
     /// Send this home's new and changed sessions to a team archive (PostgreSQL): their
     /// facts, searchable text and the rollouts themselves.
     Push(push::PushArgs),
+    /// Serve the archive to coding agents over the Model Context Protocol (stdio):
+    /// search_sessions, list_sessions, read_session. Read-only.
+    Mcp,
 }
 
 /// What every command gets besides its own arguments.
+#[derive(Clone)]
 pub struct Ctx {
     /// The resolved home folder.
     pub home: PathBuf,
@@ -270,7 +275,11 @@ fn run(cli: Cli, local_offset: Result<UtcOffset, String>) -> anyhow::Result<Exit
         Command::Export(_) => true,
         _ => false,
     };
-    let stdout: Box<dyn Write> = if exact {
+    let stdout: Box<dyn Write> = if matches!(cli.command, Command::Mcp) {
+        // The MCP server writes the protocol to stdout itself, from its runtime's threads:
+        // a lock held here would block it.
+        Box::new(io::sink())
+    } else if exact {
         Box::new(io::stdout().lock())
     } else {
         Box::new(anstream::AutoStream::new(io::stdout().lock(), choice))
@@ -348,6 +357,7 @@ fn run(cli: Cli, local_offset: Result<UtcOffset, String>) -> anyhow::Result<Exit
         Command::Archive(args) => archive::run(&ctx, args, &mut out)?,
         Command::Verify(args) => archive::verify(&ctx, args, &mut out)?,
         Command::Push(args) => push::run(&ctx, args, &mut out)?,
+        Command::Mcp => mcp::run(&ctx)?,
     };
     out.flush()?;
     Ok(code)

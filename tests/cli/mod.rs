@@ -10,6 +10,7 @@ mod fast_refresh;
 mod forget;
 mod late2026;
 mod list;
+mod mcp;
 mod pick;
 mod record;
 mod security;
