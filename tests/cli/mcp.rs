@@ -81,7 +81,8 @@ struct Client {
     next: u64,
 }
 
-const WAIT: Duration = Duration::from_secs(60);
+/// Generous: the 2 GB session is read whole twice (indexed, then read around its end).
+const WAIT: Duration = Duration::from_secs(180);
 
 impl Client {
     fn start(home: &Path) -> Client {
@@ -433,4 +434,78 @@ fn end_of_input_before_anything_is_a_clean_exit() {
     let home = tempfile::tempdir().expect("tmp");
     let c = Client::start(home.path());
     assert!(c.finish().is_empty());
+}
+
+/// The server's peak resident memory so far, in bytes (Linux).
+fn peak_rss(pid: u32) -> u64 {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .expect("VmHWM")
+        * 1024
+}
+
+#[test]
+fn a_two_gigabyte_session_is_read_within_the_budget_in_bounded_memory() {
+    const TWO_GB: u64 = 2 << 30;
+    let home = tempfile::tempdir().expect("tmp");
+    let h = home.path();
+    let day = h.join(".codex/sessions/2025/11/22");
+    fs::create_dir_all(&day).expect("mkdir");
+    let id = "019ab000-0000-7000-8000-0000000b16b1";
+    // Archived (`.zst`, as the archive job leaves an old rollout): 2 GB of session from a
+    // few MB on disk, so the test costs CPU, not the disk's bandwidth.
+    let path = day.join(format!("rollout-2025-11-22T09-00-00-{id}.jsonl.zst"));
+    let file = fs::File::create(&path).expect("create");
+    let mut out = zstd::Encoder::new(file, 1).expect("zstd").auto_finish();
+    let meta = json!({"timestamp":"2025-11-22T09:00:00.000Z","type":"session_meta",
+        "payload":{"id":id,"timestamp":"2025-11-22T09:00:00.000Z","cwd":"/home/ann/big"}});
+    writeln!(out, "{meta}").expect("w");
+    // 1 MB tool outputs until the file passes 2 GB, then an answer saying a rare word.
+    let output = "build step output line\n".repeat(1 << 20 >> 5);
+    let call = json!({"timestamp":"2025-11-22T09:00:01.000Z","type":"response_item",
+        "payload":{"type":"function_call","name":"shell","call_id":"c",
+            "arguments":"{\"command\":[\"make\"]}"}})
+    .to_string();
+    let result = json!({"timestamp":"2025-11-22T09:00:02.000Z","type":"response_item",
+        "payload":{"type":"function_call_output","call_id":"c","output":output}})
+    .to_string();
+    let mut written = 0u64;
+    while written < TWO_GB {
+        writeln!(out, "{call}\n{result}").expect("w");
+        written += (call.len() + result.len() + 2) as u64;
+    }
+    let last = json!({"timestamp":"2025-11-22T10:00:00.000Z","type":"response_item",
+        "payload":{"type":"message","role":"assistant","content":[
+            {"type":"output_text","text":"Done: the zorblatt target builds."}]}});
+    writeln!(out, "{last}").expect("w");
+    drop(out);
+
+    let mut c = initialized(h);
+    let pid = c.child.id();
+    let hits = c.ok("search_sessions", json!({"query": "zorblatt"}));
+    let seq = hits["hits"][0]["seq"]
+        .as_u64()
+        .expect("the answer at the end");
+    // From the start: the budget, and reading stops there.
+    let head = c.ok("read_session", json!({"session": id}));
+    assert!(head["text"].as_str().expect("text").len() <= 16 * 1024);
+    assert_eq!(head["truncated"], true);
+    // Around the last line: the whole file streams by, memory stays bounded.
+    let tail = c.ok(
+        "read_session",
+        json!({"session": id, "seq": seq, "context": 1}),
+    );
+    let text = tail["text"].as_str().expect("text");
+    assert!(text.len() <= 16 * 1024, "{} bytes", text.len());
+    assert!(text.contains("zorblatt"), "{text}");
+    let peak = peak_rss(pid);
+    assert!(
+        peak <= 64 << 20,
+        "indexing and reading 2 GB in {} MB",
+        peak >> 20
+    );
+    c.finish();
 }
