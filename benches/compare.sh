@@ -36,7 +36,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 echo "== building" >&2
-cargo build --release --locked --bin rolldex --example gen_corpus --example bench_probe --example team_bench >&2
+cargo build --release --locked --bin rolldex --example gen_corpus --example bench_probe --example team_bench --example mcp_probe >&2
 ROOT=$PWD
 R=$ROOT/target/release/rolldex
 GEN=$ROOT/target/release/examples/gen_corpus
@@ -268,6 +268,23 @@ if [ -n "$HUGE" ]; then
   HUGE_LINE="| peak memory indexing one $HUGE rollout | $HUGE_RSS_MB MB | - | - | ≤ 64 MB |"
 fi
 
+echo "== rolldex mcp" >&2
+MCP_PROBE=$ROOT/target/release/examples/mcp_probe
+"$GEN" --profile small --sessions 10000 --size 200MB --seed 45 --out "$W/mcp10k" > /dev/null
+"$R" --home "$W/mcp10k" --db "$W/mcp10k.sqlite" index > /dev/null
+"$MCP_PROBE" --bin "$R" --home "$W/mcp10k" --db "$W/mcp10k.sqlite" --query error > "$W/mcp.json"
+# read_session around the last line of the big session (the 2 GB one with `full`).
+MCP_BIG=$W/big; MCP_BIG_SIZE=$BIG
+if [ -n "$HUGE" ]; then MCP_BIG=$W/huge; MCP_BIG_SIZE=$HUGE; fi
+MCP_BIG_FILE=$(find "$MCP_BIG/sessions" -name '*.jsonl' | head -1)
+"$R" --home "$MCP_BIG" --db "$W/mcpbig.sqlite" index > /dev/null
+"$MCP_PROBE" --bin "$R" --home "$MCP_BIG" --db "$W/mcpbig.sqlite" --query error \
+  --seq "$(wc -l < "$MCP_BIG_FILE")" --runs 5 > "$W/mcpbig.json"
+M() { json "$W/mcp.json" "$1"; }
+MCP_BIG_READ=$(json "$W/mcpbig.json" read_ms)
+MCP_BIG_MB=$(calc "$(json "$W/mcpbig.json" peak_kb) / 1024" 0)
+rm -rf "$W/mcp10k" "$W"/mcp*.sqlite*
+
 echo "== team archive (PostgreSQL, $TEAM_SESSIONS sessions, $TEAM_ITEMS items)" >&2
 "$ROOT/target/release/examples/team_bench" --sessions "$TEAM_SESSIONS" --items "$TEAM_ITEMS" \
   --push-size 100MB --rolldex "$R" > "$W/team.json"
@@ -341,6 +358,20 @@ sessions) against half Codex and half this Claude Code corpus ($CLAUDE_SESSIONS 
 | list, end to end: Codex only / two agents | $C_LIST_ONE ms / $C_LIST_TWO ms | no more on two agents |
 | search, end to end: Codex only / two agents | $C_SEARCH_ONE ms / $C_SEARCH_TWO ms | no more on two agents |
 $CCU_ROW
+
+## rolldex mcp
+
+The real binary over stdio, driven as an MCP client drives it (\`examples/mcp_probe.rs\`):
+a home of 10,000 small sessions (\`gen_corpus --profile small --sessions 10000 --size
+200MB\`), indexed; process start included in the first two rows; medians of 21 round
+trips (5 for the big session).
+
+| metric | measured | target |
+| --- | --- | --- |
+| start to initialize / to the first search answer (index refreshed first) | $(M initialize_ms) ms / $(M first_answer_ms) ms | - |
+| search_sessions round trip, 10,000 sessions, common word, 20 hits | $(M search_ms) ms | ≤ 10 ms |
+| read_session, 16 KiB from the start | $(M read_ms) ms | - |
+| read_session, 16 KiB around the last line of a $MCP_BIG_SIZE session | $MCP_BIG_READ ms, peak $MCP_BIG_MB MB | ≤ 20 ms, ≤ 64 MB (2 GB with \`full\`) |
 
 ## Against the tools a user would use instead (bench corpus)
 
