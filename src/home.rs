@@ -312,6 +312,21 @@ impl Home {
             .is_empty()
     }
 
+    /// Where to start reading session `id` to show line `seq` with `back` items before it
+    /// (see [`query::item_start_before`]): `(offset, line)`, or `None` to read from the
+    /// start (a team archive's session, or too few items before).
+    pub fn item_start_before(
+        &mut self,
+        id: &str,
+        seq: u64,
+        back: usize,
+    ) -> Result<Option<(u64, u64)>> {
+        if self.team.is_some() {
+            return Ok(None);
+        }
+        self.ask(|c, db| query::item_start_before(c, db, id, seq, back))
+    }
+
     /// Brings the index up to date again before the next question, as before the first
     /// (for a long-running front end: the MCP server). Cheap when nothing changed.
     pub fn refresh_before_next(&mut self) {

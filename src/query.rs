@@ -817,6 +817,27 @@ fn compressible_agents() -> String {
         .join(", ")
 }
 
+/// Where to start reading a session to show line `seq` with `back` items before it: the
+/// byte offset and line number of the item `back` items before the last one at or before
+/// `seq`; `None` when there are not that many (read from the start).
+pub fn item_start_before(
+    conn: &Connection,
+    db: &Path,
+    id: &str,
+    seq: u64,
+    back: usize,
+) -> Result<Option<(u64, u64)>> {
+    use rusqlite::OptionalExtension;
+    conn.query_row(
+        "SELECT i.offset, i.seq FROM items i JOIN sessions s ON s.key = i.session_key
+         WHERE s.id = ?1 AND i.seq <= ?2 ORDER BY i.seq DESC LIMIT 1 OFFSET ?3",
+        rusqlite::params![id, seq as i64, back as i64],
+        |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+    )
+    .optional()
+    .map_err(|e| Error::db(db, "finding where an item starts", e))
+}
+
 /// What `stats` groups by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupBy {

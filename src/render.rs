@@ -105,6 +105,13 @@ pub fn transcript_within(
     opts.model.redact = true;
     let mut reader = t.read(opts.model)?;
     let head = reader.header()?;
+    if let (Some((seq, context)), Some(id)) = (opts.at, t.resolved.id.as_deref()) {
+        // Around a line of a long session: from a few items before it, where the index
+        // says they start, not through every entry before (2 GB are seconds to read).
+        if let Some((offset, line)) = home.item_start_before(id, seq, context + 2)? {
+            reader.skip_to(offset, line.saturating_sub(1))?;
+        }
+    }
     let mut text = Vec::new();
     header(&mut text, t, &head).map_err(written)?;
     let mut out = crate::redact::redact(&String::from_utf8_lossy(&text)).into_owned();

@@ -462,6 +462,25 @@ impl TranscriptReader {
         Ok(())
     }
 
+    /// Goes on from `offset`, the start of line `lines_before + 1`, once the header is read:
+    /// for reading around a line of a long session without building every entry before it
+    /// (the index knows where each item starts). What came before is then unknown to the
+    /// entries (a call whose output comes after, the turn's folder). A document rewritten
+    /// whole (no line offsets) and an offset before where reading is already stay as they
+    /// are.
+    pub fn skip_to(&mut self, offset: u64, lines_before: u64) -> Result<()> {
+        self.read_head()?;
+        let path = self.reader.path().to_path_buf();
+        if offset <= self.reader.offset() || crate::agents::for_path(&path).whole_document() {
+            return Ok(());
+        }
+        self.reader = RolloutReader::open_at(&path, offset, lines_before)?;
+        self.first = None;
+        self.before_meta.clear();
+        self.started = true;
+        Ok(())
+    }
+
     /// The next entry, `None` at the end. An `Err` (the file cannot be read further)
     /// ends the transcript.
     pub fn next_entry(&mut self) -> Option<Result<Entry>> {

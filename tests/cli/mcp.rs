@@ -325,6 +325,20 @@ fn an_agent_lists_the_tools_searches_lists_and_reads_sessions_of_every_agent() {
     assert!(text.contains(&format!(">>> line {seq}")), "{text}");
     assert!(text.contains("quasarflux"), "{text}");
     assert_eq!(read["session"]["id"], SESSION);
+    // Read from where the index says the items start, it is what show prints there.
+    let show = rolldex()
+        .args(["show", SESSION, "--at", &seq.to_string(), "--context", "1"])
+        .env("HOME", h)
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .env_remove("ROLLDEX_GEMINI_HOME")
+        .env_remove("CODEX_HOME")
+        .output()
+        .expect("show");
+    assert_eq!(
+        text,
+        String::from_utf8_lossy(&show.stdout),
+        "read_session = show --at"
+    );
     // By prefix, whole, within the default budget.
     let whole = c.ok("read_session", json!({"session": "0b5e1c2d"}));
     assert_eq!(whole["truncated"], false, "{whole}");
