@@ -36,7 +36,9 @@ fn three_agent_home() -> tempfile::TempDir {
         .collect();
     let lines = [
         json!({"timestamp":"2025-11-21T09:00:00.000Z","type":"session_meta",
-            "payload":{"id":CODEX,"timestamp":"2025-11-21T09:00:00.000Z","cwd":"/home/ann/relay"}}),
+            "payload":{"id":CODEX,"timestamp":"2025-11-21T09:00:00.000Z","cwd":"/home/ann/relay",
+                "git":{"repository_url":"https://github.com/ann/relay.git","branch":"main",
+                    "commit_hash":"3f9c2a1b7d4e5f60718293a4b5c6d7e8f9012345"}}}),
         json!({"timestamp":"2025-11-21T09:00:01.000Z","type":"response_item",
             "payload":{"type":"message","role":"user","content":[
                 {"type":"input_text","text":format!("Deploy with OPENAI_API_KEY={KEY} please")}]}}),
@@ -73,7 +75,7 @@ fn snapshot(h: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 
 /// The server, and every line it wrote (read on a thread: a hung server fails the test
 /// instead of hanging it).
-struct Client {
+pub(crate) struct Client {
     child: Child,
     stdin: Option<ChildStdin>,
     lines: Receiver<String>,
@@ -86,7 +88,13 @@ const WAIT: Duration = Duration::from_secs(180);
 
 impl Client {
     fn start(home: &Path) -> Client {
+        Client::start_with(home, &[])
+    }
+
+    /// `rolldex ARGS mcp` as a new user runs it (HOME is `home`).
+    pub(crate) fn start_with(home: &Path, args: &[&str]) -> Client {
         let mut child = rolldex()
+            .args(args)
             .arg("mcp")
             .env("HOME", home)
             .env_remove("CLAUDE_CONFIG_DIR")
@@ -120,14 +128,14 @@ impl Client {
         }
     }
 
-    fn send(&mut self, line: &str) {
+    pub(crate) fn send(&mut self, line: &str) {
         let stdin = self.stdin.as_mut().expect("open stdin");
         writeln!(stdin, "{line}").expect("write");
         stdin.flush().expect("flush");
     }
 
     /// The next line that answers `id`, every line on stdout being JSON-RPC.
-    fn answer(&mut self, id: &Value) -> Value {
+    pub(crate) fn answer(&mut self, id: &Value) -> Value {
         loop {
             let line = self.lines.recv_timeout(WAIT).expect("an answer in time");
             self.seen.push(line.clone());
@@ -140,7 +148,7 @@ impl Client {
         }
     }
 
-    fn request(&mut self, method: &str, params: Value) -> Value {
+    pub(crate) fn request(&mut self, method: &str, params: Value) -> Value {
         let id = json!(self.next);
         self.next += 1;
         self.send(&json!({"jsonrpc":"2.0","id":id,"method":method,"params":params}).to_string());
@@ -148,7 +156,7 @@ impl Client {
     }
 
     /// A tools/call's result (a tool error is a result too).
-    fn call(&mut self, tool: &str, args: Value) -> Value {
+    pub(crate) fn call(&mut self, tool: &str, args: Value) -> Value {
         let v = self.request("tools/call", json!({"name": tool, "arguments": args}));
         assert!(
             v.get("error").is_none(),
@@ -157,7 +165,7 @@ impl Client {
         v["result"].clone()
     }
 
-    fn ok(&mut self, tool: &str, args: Value) -> Value {
+    pub(crate) fn ok(&mut self, tool: &str, args: Value) -> Value {
         let r = self.call(tool, args.clone());
         assert_ne!(r["isError"], true, "{tool} {args}: {r}");
         assert!(
@@ -167,14 +175,14 @@ impl Client {
         r["structuredContent"].clone()
     }
 
-    fn error_text(&mut self, tool: &str, args: Value) -> String {
+    pub(crate) fn error_text(&mut self, tool: &str, args: Value) -> String {
         let r = self.call(tool, args.clone());
         assert_eq!(r["isError"], true, "{tool} {args} is a tool error: {r}");
         r["content"][0]["text"].as_str().expect("text").to_string()
     }
 
     /// Closes stdin: the server ends, with exit status 0.
-    fn finish(mut self) -> Vec<String> {
+    pub(crate) fn finish(mut self) -> Vec<String> {
         drop(self.stdin.take());
         let deadline = std::time::Instant::now() + WAIT;
         loop {
@@ -197,7 +205,12 @@ impl Client {
 }
 
 fn initialized(home: &Path) -> Client {
-    let mut c = Client::start(home);
+    initialized_with(home, &[])
+}
+
+/// A server past the handshake (`initialize`, `notifications/initialized`).
+pub(crate) fn initialized_with(home: &Path, args: &[&str]) -> Client {
+    let mut c = Client::start_with(home, args);
     let init = c.request(
         "initialize",
         json!({"protocolVersion":"2025-06-18","capabilities":{},
@@ -222,8 +235,21 @@ fn initialized(home: &Path) -> Client {
 fn an_agent_lists_the_tools_searches_lists_and_reads_sessions_of_every_agent() {
     let home = three_agent_home();
     let h = home.path();
+    let named = rolldex()
+        .args(["name", SESSION, "ws flake hunt"])
+        .env("HOME", h)
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .env_remove("ROLLDEX_GEMINI_HOME")
+        .env_remove("CODEX_HOME")
+        .output()
+        .expect("name");
+    assert!(named.status.success(), "{named:?}");
     let before = snapshot(h);
     let mut c = initialized(h);
+    let by_name = c.ok("list_sessions", json!({"name": "flake hunt"}));
+    assert_eq!(by_name["sessions"][0]["id"], SESSION, "{by_name}");
+    assert_eq!(by_name["sessions"][0]["name"], "ws flake hunt");
+    assert_eq!(by_name["sessions"].as_array().map(Vec::len), Some(1));
 
     let tools = c.request("tools/list", json!({}));
     let mut names: Vec<&str> = tools["result"]["tools"]
@@ -301,6 +327,34 @@ fn an_agent_lists_the_tools_searches_lists_and_reads_sessions_of_every_agent() {
         json!({"query": "quasar*", "rank": true, "limit": 1}),
     );
     assert_eq!(ranked["hits"].as_array().map(Vec::len), Some(1), "{ranked}");
+    // The Codex session's repository, commit and day.
+    let by_repo = c.ok(
+        "search_sessions",
+        json!({"query": "quasarflux", "repo": "ann/relay"}),
+    );
+    let only_codex = by_repo["hits"].as_array().expect("hits");
+    assert!(
+        !only_codex.is_empty() && only_codex.iter().all(|x| x["id"] == CODEX),
+        "{by_repo}"
+    );
+    assert_eq!(
+        only_codex[0]["commit"],
+        "3f9c2a1b7d4e5f60718293a4b5c6d7e8f9012345"
+    );
+    assert_eq!(only_codex[0]["repo"], "github.com/ann/relay");
+    let day = c.ok(
+        "list_sessions",
+        json!({"since": "2025-11-21", "until": "2025-11-21"}),
+    );
+    let ids: Vec<&str> = day["sessions"]
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .filter_map(|s| s["id"].as_str())
+        .collect();
+    assert_eq!(ids, [CODEX], "{day}");
+    let back = c.ok("list_sessions", json!({"since": "3650d"}));
+    assert_eq!(back["sessions"].as_array().map(Vec::len), Some(7), "{back}");
     let listed = c.ok("list_sessions", json!({"agent": "claude", "limit": 2}));
     let rows = listed["sessions"].as_array().expect("sessions");
     assert_eq!(rows.len(), 2, "{listed}");

@@ -10,7 +10,7 @@ mod fast_refresh;
 mod forget;
 mod late2026;
 mod list;
-mod mcp;
+pub(crate) mod mcp;
 mod pick;
 mod record;
 mod security;

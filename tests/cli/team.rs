@@ -564,6 +564,37 @@ fn claude_code_sessions_are_pushed_with_their_agent_and_resume_into_claudes_fold
         fs::read(claude.join(&rel)).expect("read"),
         "byte for byte"
     );
+    // An agent on that machine asks the team archive through rolldex mcp.
+    let mut mcp = crate::cli::mcp::initialized_with(
+        other.path(),
+        &["--claude-home", other_arg, "--remote", &url],
+    );
+    let found = mcp.ok(
+        "search_sessions",
+        serde_json::json!({"query": "quasarflux"}),
+    );
+    let hits = found["hits"].as_array().expect("hits");
+    assert!(
+        !hits.is_empty() && hits.iter().all(|h| h["agent"] == "claude"),
+        "{found}"
+    );
+    let listed = mcp.ok("list_sessions", serde_json::json!({"agent": "claude"}));
+    assert_eq!(
+        listed["sessions"].as_array().map(Vec::len),
+        Some(4),
+        "{listed}"
+    );
+    let read = mcp.ok(
+        "read_session",
+        serde_json::json!({"session": hits[0]["id"], "seq": hits[0]["seq"], "context": 1}),
+    );
+    assert!(
+        read["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("quasarflux")),
+        "{read}"
+    );
+    mcp.finish();
     let command = ok(
         other.path(),
         &[
