@@ -10,7 +10,7 @@ use std::process::Output;
 use serde_json::Value;
 
 use crate::util::archive::json_lines;
-use crate::util::{copy_tree, rolldex};
+use crate::util::copy_tree;
 
 const SESSION: &str = "0b5e1c2d-1111-4222-8333-444455556666";
 const SCREENSHOT: &str = "9f8e7d6c-aaaa-4bbb-8ccc-ddddeeeeffff";
@@ -28,16 +28,8 @@ fn claude_home() -> tempfile::TempDir {
 
 /// `rolldex ARGS` as a new user runs it: HOME is `home`, nothing else is set.
 fn as_user(home: &Path, args: &[&str]) -> Output {
-    rolldex()
+    crate::util::as_new_user(home)
         .args(args)
-        .env("HOME", home)
-        .env_remove("CLAUDE_CONFIG_DIR")
-        .env_remove("ROLLDEX_GEMINI_HOME")
-        .env_remove("CODEX_HOME")
-        .env_remove("ROLLDEX_HOME")
-        .env_remove("ROLLDEX_DB")
-        .env_remove("XDG_DATA_HOME")
-        .env_remove("ROLLDEX_REMOTE")
         .output()
         .expect("run rolldex")
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::util::{copy_tree, rolldex};
+use crate::util::copy_tree;
 
 const SESSION: &str = "0b5e1c2d-1111-4222-8333-444455556666";
 const CODEX: &str = "019ab000-0000-7000-8000-00000000c0de";
@@ -93,17 +93,9 @@ impl Client {
 
     /// `rolldex ARGS mcp` as a new user runs it (HOME is `home`).
     pub(crate) fn start_with(home: &Path, args: &[&str]) -> Client {
-        let mut child = rolldex()
+        let mut child = crate::util::as_new_user(home)
             .args(args)
             .arg("mcp")
-            .env("HOME", home)
-            .env_remove("CLAUDE_CONFIG_DIR")
-            .env_remove("ROLLDEX_GEMINI_HOME")
-            .env_remove("CODEX_HOME")
-            .env_remove("ROLLDEX_HOME")
-            .env_remove("ROLLDEX_DB")
-            .env_remove("XDG_DATA_HOME")
-            .env_remove("ROLLDEX_REMOTE")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -235,12 +227,8 @@ pub(crate) fn initialized_with(home: &Path, args: &[&str]) -> Client {
 fn an_agent_lists_the_tools_searches_lists_and_reads_sessions_of_every_agent() {
     let home = three_agent_home();
     let h = home.path();
-    let named = rolldex()
+    let named = crate::util::as_new_user(h)
         .args(["name", SESSION, "ws flake hunt"])
-        .env("HOME", h)
-        .env_remove("CLAUDE_CONFIG_DIR")
-        .env_remove("ROLLDEX_GEMINI_HOME")
-        .env_remove("CODEX_HOME")
         .output()
         .expect("name");
     assert!(named.status.success(), "{named:?}");
@@ -380,12 +368,8 @@ fn an_agent_lists_the_tools_searches_lists_and_reads_sessions_of_every_agent() {
     assert!(text.contains("quasarflux"), "{text}");
     assert_eq!(read["session"]["id"], SESSION);
     // Read from where the index says the items start, it is what show prints there.
-    let show = rolldex()
+    let show = crate::util::as_new_user(h)
         .args(["show", SESSION, "--at", &seq.to_string(), "--context", "1"])
-        .env("HOME", h)
-        .env_remove("CLAUDE_CONFIG_DIR")
-        .env_remove("ROLLDEX_GEMINI_HOME")
-        .env_remove("CODEX_HOME")
         .output()
         .expect("show");
     assert_eq!(

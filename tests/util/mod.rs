@@ -69,6 +69,21 @@ pub fn rolldex() -> Command {
     c
 }
 
+/// `rolldex` as a new user runs it: HOME is `home`, and none of the variables that name
+/// another home, agent root, index or team archive is set.
+pub fn as_new_user(home: &Path) -> Command {
+    let mut c = rolldex();
+    c.env("HOME", home)
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .env_remove("ROLLDEX_GEMINI_HOME")
+        .env_remove("CODEX_HOME")
+        .env_remove("ROLLDEX_HOME")
+        .env_remove("ROLLDEX_DB")
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("ROLLDEX_REMOTE");
+    c
+}
+
 /// `rolldex --home HOME ARGS...` with stdin, returning its output.
 pub fn run(home: &Path, args: &[&str], stdin: &[u8]) -> Output {
     let mut child = rolldex()
