@@ -231,7 +231,7 @@ pub fn search_sessions(home: &mut Home, args: &SearchArgs) -> Result<Answer> {
                 .as_deref()
                 .map(|r| format!(" ({r})"))
                 .unwrap_or_default(),
-            one_line(&h.snippet)
+            crate::index::summary::one_line(&h.snippet, usize::MAX)
         );
         let _ = writeln!(
             text,
@@ -375,10 +375,6 @@ fn facts(s: &Session) -> Map<String, Value> {
         m.remove(k);
     }
     m
-}
-
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Redacts every string of an answer.

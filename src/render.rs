@@ -162,13 +162,8 @@ pub fn transcript_within(
 
 /// Cuts `text` to at most `max` bytes, at a character boundary.
 fn clip_to(text: &mut String, max: usize) {
-    if text.len() > max {
-        let mut end = max;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-    }
+    let end = crate::index::summary::clip(text, max).len();
+    text.truncate(end);
 }
 
 /// What [`around`] hands each entry to: the entry, and the line number to mark before it

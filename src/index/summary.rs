@@ -253,7 +253,7 @@ fn summary_of(kind: &str, text: String) -> Option<ItemSummary> {
 }
 
 /// The first `max` bytes of `text`, cut at a character boundary.
-fn clip(text: &str, max: usize) -> &str {
+pub(crate) fn clip(text: &str, max: usize) -> &str {
     if text.len() <= max {
         return text;
     }
@@ -290,7 +290,7 @@ fn head_and_tail(output: &str) -> String {
 }
 
 /// Whitespace folded to single spaces, at most `max` bytes.
-fn one_line(text: &str, max: usize) -> String {
+pub(crate) fn one_line(text: &str, max: usize) -> String {
     let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
     clip(&folded, max).to_string()
 }
