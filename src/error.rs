@@ -115,6 +115,14 @@ pub enum Error {
         /// The newest version this build knows.
         known: i64,
     },
+    /// A price file (the shipped table or the user's `prices.json`) cannot be used.
+    #[error("{}: {message}", path.display())]
+    Prices {
+        /// The price file.
+        path: PathBuf,
+        /// What is wrong with it, with its line where known.
+        message: String,
+    },
     /// An argument is malformed (an id that is no uuid prefix, a bad duration...).
     #[error("{0}")]
     BadArgument(String),

@@ -45,6 +45,8 @@ pub struct Document {
     pub entries: Vec<Entry>,
     /// Lines that are not rollout lines, skipped.
     pub skipped_lines: usize,
+    /// What the session cost, when the index counted its tokens ([`Document::priced`]).
+    pub cost: Option<crate::cost::Cost>,
 }
 
 impl Document {
@@ -82,7 +84,17 @@ impl Document {
             parent: t.parent.clone(),
             entries,
             skipped_lines: reader.malformed.len(),
+            cost: None,
         })
+    }
+
+    /// Says what the session cost, from the tokens `home`'s index counted and its prices.
+    pub fn priced(mut self, home: &mut crate::Home) -> Result<Document> {
+        let spent = home.spent(&self.session.id)?;
+        if !spent.is_empty() {
+            self.cost = Some(home.prices()?.cost(&spent));
+        }
+        Ok(self)
     }
 
     /// Writes the document in `format`.
@@ -217,6 +229,9 @@ pub fn json(doc: &Document) -> Value {
     let mut session = session_json(&doc.session);
     session.remove("compressed");
     session.remove("stored_bytes");
+    if let Some(c) = &doc.cost {
+        session.extend(c.json());
+    }
     let items: Vec<Value> = doc.entries.iter().map(item_json).collect();
     json!({
         "session": session,
@@ -388,6 +403,9 @@ fn facts(doc: &Document) -> Vec<(&'static str, String)> {
         f.push(("Model", m.clone()));
     }
     f.push(("Tokens", s.tokens.to_string()));
+    if let Some(c) = &doc.cost {
+        f.push(("Cost", crate::render::cost_line(c)));
+    }
     if let Some(p) = &doc.parent {
         let who = match (&p.name, &p.title) {
             (Some(n), _) | (None, Some(n)) => format!("{} ({n})", p.id),

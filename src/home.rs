@@ -417,7 +417,8 @@ impl Home {
         Ok(hits)
     }
 
-    /// Totals, overall or per group; `offset` is the local time zone for days.
+    /// Totals, overall or per group, with what each group's models spent (price it with
+    /// [`Home::prices`]); `offset` is the local time zone for days, weeks and months.
     pub fn stats(
         &mut self,
         filters: &Filters,
@@ -426,8 +427,43 @@ impl Home {
     ) -> Result<Vec<Stats>> {
         match &mut self.team {
             Some(team) => team.stats(filters, by, offset),
-            None => self.ask(|c, db| query::stats(c, db, filters, by, offset)),
+            None => {
+                let mut rows = self.ask(|c, db| query::stats(c, db, filters, by, offset))?;
+                if by == Some(GroupBy::Host) {
+                    // Every session of a local index is this machine's.
+                    let host = crate::team::push::hostname();
+                    for r in &mut rows {
+                        r.group = Some(host.clone());
+                    }
+                }
+                Ok(rows)
+            }
         }
+    }
+
+    /// What each model spent in session `id` (the index's id), by kind.
+    pub fn spent(&mut self, id: &str) -> Result<crate::cost::Spent> {
+        match &mut self.team {
+            Some(team) => team.spent(id),
+            None => self.ask(|c, db| query::spent(c, db, id)),
+        }
+    }
+
+    /// Fills each session's [`Session::spent`].
+    pub fn load_spent<'s>(
+        &mut self,
+        sessions: impl IntoIterator<Item = &'s mut Session>,
+    ) -> Result<()> {
+        for s in sessions {
+            s.spent = Some(self.spent(&s.id)?);
+        }
+        Ok(())
+    }
+
+    /// The prices to say what sessions cost with: the table shipped inside rolldex, with
+    /// the person's own `prices.json` in the data folder over it (see [`crate::cost`]).
+    pub fn prices(&self) -> Result<crate::cost::Prices> {
+        crate::cost::Prices::load(&self.data_dir())
     }
 
     /// Where the bytes go (see [`query::usage`]).

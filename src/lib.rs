@@ -76,6 +76,7 @@
 
 pub mod agents;
 pub mod archive;
+pub mod cost;
 pub mod error;
 pub mod export;
 pub mod finder;

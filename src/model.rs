@@ -84,6 +84,8 @@ pub enum RolloutItem {
     TokenUsageRecord {
         /// `thread_token_usage.total_tokens`: the thread's cumulative total so far.
         thread_total: Option<u64>,
+        /// `thread_token_usage` by kind.
+        thread: Option<TokenUsage>,
     },
     /// A `world_state` line: a baseline (`full`) or a patch of the agent's world state.
     WorldState {
@@ -103,8 +105,14 @@ pub enum RolloutItem {
     ReplyUsage {
         /// The reply's id: lines with the same id repeat one reply's usage.
         reply: String,
-        /// Its tokens (input, output and cache reads and writes).
+        /// Its tokens (input, output and cache reads and writes), as the agent totals them.
         tokens: u64,
+        /// The model that wrote the reply.
+        model: String,
+        /// Its tokens by the kind they are billed as.
+        usage: crate::cost::Tokens,
+        /// Run at a fast/priority service tier.
+        fast: bool,
     },
     /// A title the agent or the person gave the session inside its file (Claude Code's
     /// `summary` and `custom-title` lines): it beats the first prompt, and a higher rank
@@ -673,6 +681,9 @@ pub enum EventMsg {
     TokenCount {
         /// `info.total_token_usage`.
         total: Option<TokenUsage>,
+        /// `info.last_token_usage`: the last model response's, whose input is the size of
+        /// its prompt.
+        last: Option<TokenUsage>,
     },
     /// A turn started.
     TaskStarted {
@@ -685,6 +696,12 @@ pub enum EventMsg {
         turn_id: Option<String>,
         /// The last message of the turn.
         last_agent_message: Option<String>,
+    },
+    /// The thread's settings changed (`thread_settings_applied`); only the service tier
+    /// is kept, which prices the turns after it.
+    ThreadSettings {
+        /// `thread_settings.service_tier` (`fast`, `priority`, `standard`...).
+        service_tier: Option<String>,
     },
     /// Any other event type, kept as raw JSON.
     Other {
@@ -705,6 +722,7 @@ impl EventMsg {
             EventMsg::TokenCount { .. } => "token_count",
             EventMsg::TaskStarted { .. } => "task_started",
             EventMsg::TaskComplete { .. } => "task_complete",
+            EventMsg::ThreadSettings { .. } => "thread_settings_applied",
             EventMsg::Other { kind, .. } => kind,
         }
     }
@@ -822,6 +840,7 @@ fn parse_envelope_payload(kind: &str, payload: &RawValue) -> Result<RolloutItem,
             let raw: RawUsageRecord = parse_object(payload, "token_usage_record")?;
             RolloutItem::TokenUsageRecord {
                 thread_total: raw.thread_token_usage.map(|u| u.total_tokens),
+                thread: raw.thread_token_usage,
             }
         }
         "world_state" => {
@@ -1325,12 +1344,22 @@ struct RawEvent {
     turn_id: Option<String>,
     #[serde(default, deserialize_with = "lenient_str")]
     last_agent_message: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    thread_settings: Option<RawThreadSettings>,
+}
+
+#[derive(Deserialize)]
+struct RawThreadSettings {
+    #[serde(default, deserialize_with = "lenient_str")]
+    service_tier: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct RawTokenInfo {
     #[serde(default, deserialize_with = "lenient")]
     total_token_usage: Option<TokenUsage>,
+    #[serde(default, deserialize_with = "lenient")]
+    last_token_usage: Option<TokenUsage>,
 }
 
 #[derive(Deserialize)]
@@ -1398,15 +1427,21 @@ fn build_event(ev: RawEvent) -> Result<EventMsg, String> {
         "agent_reasoning" => EventMsg::AgentReasoning {
             text: ev.text.unwrap_or_default(),
         },
-        "token_count" => EventMsg::TokenCount {
-            total: ev.info.and_then(|i| i.total_token_usage),
-        },
+        "token_count" => {
+            let (total, last) = ev
+                .info
+                .map_or((None, None), |i| (i.total_token_usage, i.last_token_usage));
+            EventMsg::TokenCount { total, last }
+        }
         "task_started" => EventMsg::TaskStarted {
             turn_id: ev.turn_id,
         },
         "task_complete" => EventMsg::TaskComplete {
             turn_id: ev.turn_id,
             last_agent_message: ev.last_agent_message,
+        },
+        "thread_settings_applied" => EventMsg::ThreadSettings {
+            service_tier: ev.thread_settings.and_then(|t| t.service_tier),
         },
         _ => return Err(kind),
     })
@@ -1832,14 +1867,17 @@ mod tests {
         let tc = parse(
             r#"{"timestamp":"t","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":10,"output_tokens":5,"total_tokens":15},"last_token_usage":{}},"rate_limits":null}}"#,
         );
-        let RolloutItem::EventMsg(EventMsg::TokenCount { total: Some(u) }) = tc.item else {
+        let RolloutItem::EventMsg(EventMsg::TokenCount { total: Some(u), .. }) = tc.item else {
             panic!()
         };
         assert_eq!(u.total_tokens, 15);
         let null = parse(r#"{"type":"event_msg","payload":{"type":"token_count","info":null}}"#);
         assert_eq!(
             null.item,
-            RolloutItem::EventMsg(EventMsg::TokenCount { total: None })
+            RolloutItem::EventMsg(EventMsg::TokenCount {
+                total: None,
+                last: None
+            })
         );
         let c = parse(
             r#"{"type":"compacted","payload":{"message":"sum","replacement_history":[{"type":"message"},{"type":"message"}]}}"#,
@@ -1913,7 +1951,12 @@ mod tests {
                 r#"{"type":"token_usage_record","payload":{"usage":{"total_tokens":5},"thread_token_usage":{"input_tokens":700,"total_tokens":820}}}"#
             ),
             RolloutItem::TokenUsageRecord {
-                thread_total: Some(820)
+                thread_total: Some(820),
+                thread: Some(TokenUsage {
+                    input_tokens: 700,
+                    total_tokens: 820,
+                    ..TokenUsage::default()
+                })
             }
         );
         assert_eq!(

@@ -12,6 +12,7 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, Duration, OffsetDateTime, Time, UtcOffset};
 
+use crate::cost::{Band, Bucket, Spent, Tokens};
 use crate::error::{Error, Result};
 use crate::layout;
 use crate::repo_url::repo_key;
@@ -107,6 +108,9 @@ pub struct Session {
     /// Read from rolldex's preserved copy: the agent's own file is gone (set by
     /// [`crate::Home`]; see [`crate::preserve`]).
     pub preserved: bool,
+    /// The tokens each model spent, by kind, when asked for ([`crate::Home::load_spent`]):
+    /// what [`crate::cost::Prices::cost`] prices.
+    pub spent: Option<Spent>,
 }
 
 impl Session {
@@ -164,6 +168,7 @@ fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
         host: None,
         agent: r.get(26)?,
         preserved: false,
+        spent: None,
     })
 }
 
@@ -843,12 +848,19 @@ pub fn item_start_before(
 pub enum GroupBy {
     /// Repository key.
     Repo,
-    /// Local day the session started.
+    /// Local day the session started (`YYYY-MM-DD`).
     Day,
-    /// Model.
+    /// ISO week the session started, in local time (`YYYY-Www`).
+    Week,
+    /// Local month the session started (`YYYY-MM`).
+    Month,
+    /// Model: a session's items and bytes go to the model it used last, its tokens to
+    /// the model that spent them.
     Model,
     /// The agent that wrote the session.
     Agent,
+    /// The machine a session was pushed from (a team archive; locally, this machine).
+    Host,
 }
 
 /// Totals over a group of sessions.
@@ -860,16 +872,42 @@ pub struct Stats {
     pub sessions: i64,
     /// Searchable items.
     pub items: i64,
-    /// Tokens.
+    /// Tokens, as the agents total them.
     pub tokens: i64,
     /// Decompressed bytes.
     pub raw_bytes: i64,
     /// Bytes on disk.
     pub stored_bytes: i64,
+    /// The tokens each model spent, by kind: what the group cost.
+    pub spent: Spent,
 }
 
-/// Totals of the sessions matching `filters`, overall or per group (biggest first; days
-/// newest first).
+/// The SQL that names a session's group, and the order of groups.
+fn group_sql(by: Option<GroupBy>) -> (&'static str, &'static str) {
+    // Local times, from the offset read at start-up (the first parameter).
+    match by {
+        None => ("NULL", "1"),
+        Some(GroupBy::Repo) => ("s.repo_key", "2 DESC, 1"),
+        Some(GroupBy::Model) => ("s.model", "2 DESC, 1"),
+        Some(GroupBy::Agent) => ("s.agent", "2 DESC, 1"),
+        Some(GroupBy::Host) => ("NULL", "1"),
+        Some(GroupBy::Day) => (
+            "strftime('%Y-%m-%d', (coalesce(s.created_ms, s.updated_ms) / 1000) + ?, 'unixepoch')",
+            "1 DESC",
+        ),
+        Some(GroupBy::Week) => (
+            "strftime('%G-W%V', (coalesce(s.created_ms, s.updated_ms) / 1000) + ?, 'unixepoch')",
+            "1 DESC",
+        ),
+        Some(GroupBy::Month) => (
+            "strftime('%Y-%m', (coalesce(s.created_ms, s.updated_ms) / 1000) + ?, 'unixepoch')",
+            "1 DESC",
+        ),
+    }
+}
+
+/// Totals of the sessions matching `filters`, overall or per group (biggest first; days,
+/// weeks and months newest first), with what each group's models spent.
 pub fn stats(
     conn: &Connection,
     db: &Path,
@@ -878,34 +916,24 @@ pub fn stats(
     offset: UtcOffset,
 ) -> Result<Vec<Stats>> {
     let w = Where::build(conn, db, filters)?;
-    let (group, order) = match by {
-        None => ("NULL", "1"),
-        Some(GroupBy::Repo) => ("s.repo_key", "2 DESC, 1"),
-        Some(GroupBy::Model) => ("s.model", "2 DESC, 1"),
-        Some(GroupBy::Agent) => ("s.agent", "2 DESC, 1"),
-        // The local day, from the offset read at start-up.
-        Some(GroupBy::Day) => (
-            "strftime('%Y-%m-%d', (coalesce(s.created_ms, s.updated_ms) / 1000) + ?, 'unixepoch')",
-            "1 DESC",
-        ),
-    };
+    let (group, order) = group_sql(by);
     let mut params = Vec::new();
-    if by == Some(GroupBy::Day) {
+    let local = matches!(by, Some(GroupBy::Day | GroupBy::Week | GroupBy::Month));
+    if local {
         params.push(Value::Integer(i64::from(offset.whole_seconds())));
     }
     let conditions = w.and();
-    params.extend(w.params);
+    params.extend(w.params.iter().cloned());
+    let possible = if w.impossible { "0" } else { "1" };
     let sql = format!(
         "SELECT {group}, count(*), coalesce(sum(s.items), 0), coalesce(sum(s.tokens), 0),
                 coalesce(sum(s.raw_bytes), 0), coalesce(sum(s.stored_bytes), 0)
-         FROM {SESSION_TABLES} WHERE {}{} GROUP BY 1 ORDER BY {order}",
-        if w.impossible { "0" } else { "1" },
-        conditions
+         FROM {SESSION_TABLES} WHERE {possible}{conditions} GROUP BY 1 ORDER BY {order}"
     );
     let dberr = |e| Error::db(db, "computing stats", e);
     let mut stmt = conn.prepare(&sql).map_err(dberr)?;
-    let rows = stmt
-        .query_map(params_from_iter(params), |r| {
+    let mut rows: Vec<Stats> = stmt
+        .query_map(params_from_iter(params.iter()), |r| {
             Ok(Stats {
                 group: r.get(0)?,
                 sessions: r.get(1)?,
@@ -913,10 +941,98 @@ pub fn stats(
                 tokens: r.get(3)?,
                 raw_bytes: r.get(4)?,
                 stored_bytes: r.get(5)?,
+                spent: Spent::new(),
             })
         })
+        .map_err(dberr)?
+        .collect::<rusqlite::Result<_>>()
         .map_err(dberr)?;
-    rows.collect::<rusqlite::Result<_>>().map_err(dberr)
+    // What the groups' models spent: tokens of a model go to the model's group.
+    let token_group = if by == Some(GroupBy::Model) {
+        "t.model"
+    } else {
+        group
+    };
+    let sql = format!(
+        "SELECT {token_group}, t.model, t.band, t.fast, sum(t.input), sum(t.cache_read),
+                sum(t.cache_write_5m), sum(t.cache_write_1h), sum(t.output), sum(t.reasoning)
+         FROM {SESSION_TABLES} JOIN session_tokens t ON t.session_key = s.key
+         WHERE {possible}{conditions} GROUP BY 1, 2, 3, 4"
+    );
+    let mut stmt = conn.prepare(&sql).map_err(dberr)?;
+    let spent = stmt
+        .query_map(params_from_iter(params.iter()), |r| {
+            Ok((r.get::<_, Option<String>>(0)?, spent_row(r, 1)?))
+        })
+        .map_err(dberr)?;
+    for row in spent {
+        let (g, (bucket, tokens)) = row.map_err(dberr)?;
+        let i = match rows.iter().position(|s| s.group == g) {
+            Some(i) => i,
+            None => {
+                // A model that only ever spent tokens mid-session (no session's last).
+                rows.push(Stats {
+                    group: g,
+                    sessions: 0,
+                    items: 0,
+                    tokens: 0,
+                    raw_bytes: 0,
+                    stored_bytes: 0,
+                    spent: Spent::new(),
+                });
+                rows.len() - 1
+            }
+        };
+        crate::cost::spend(&mut rows[i].spent, bucket, &tokens);
+    }
+    if by == Some(GroupBy::Model) {
+        // Tokens are what a model row is about: give each its tokens spent.
+        for r in &mut rows {
+            if !r.spent.is_empty() {
+                r.tokens = r.spent.values().map(|t| t.total() as i64).sum();
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// A `session_tokens` row read from column `at` on: model, band, fast, then the kinds.
+pub(crate) fn spent_row(r: &Row<'_>, at: usize) -> rusqlite::Result<(Bucket, Tokens)> {
+    let n = |i: usize| r.get::<_, i64>(at + i).map(|v| v.max(0) as u64);
+    Ok((
+        Bucket {
+            model: r.get(at)?,
+            band: Band::from_i64(r.get(at + 1)?),
+            fast: r.get(at + 2)?,
+        },
+        Tokens {
+            input: n(3)?,
+            cache_read: n(4)?,
+            cache_write_5m: n(5)?,
+            cache_write_1h: n(6)?,
+            output: n(7)?,
+            reasoning: n(8)?,
+        },
+    ))
+}
+
+/// What each model spent in the session `id`.
+pub fn spent(conn: &Connection, db: &Path, id: &str) -> Result<Spent> {
+    let dberr = |e| Error::db(db, "reading a session's tokens", e);
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT t.model, t.band, t.fast, t.input, t.cache_read, t.cache_write_5m,
+                    t.cache_write_1h, t.output, t.reasoning
+             FROM session_tokens t JOIN sessions s ON s.key = t.session_key WHERE s.id = ?1",
+        )
+        .map_err(dberr)?;
+    let rows = stmt.query_map([id], |r| spent_row(r, 0)).map_err(dberr)?;
+    let mut out = Spent::new();
+    for row in rows {
+        let (b, t) = row.map_err(dberr)?;
+        crate::cost::spend(&mut out, b, &t);
+    }
+    Ok(out)
 }
 
 /// What `du` groups by, besides kinds.

@@ -57,7 +57,8 @@ pub fn transcript(
 ) -> Result<TranscriptReport> {
     let mut reader = t.read(opts.model)?;
     let head = reader.header()?;
-    header(out, t, &head).map_err(written)?;
+    let cost = cost_of(home, t)?;
+    header(out, t, &head, cost.as_ref()).map_err(written)?;
     let mut report = TranscriptReport::default();
     let mut emit = |home: &mut Home, e: &Entry, marker: Option<u64>| -> Result<bool> {
         if let Some(seq) = marker {
@@ -113,7 +114,8 @@ pub fn transcript_within(
         }
     }
     let mut text = Vec::new();
-    header(&mut text, t, &head).map_err(written)?;
+    let cost = cost_of(home, t)?;
+    header(&mut text, t, &head, cost.as_ref()).map_err(written)?;
     let mut out = crate::redact::redact(&String::from_utf8_lossy(&text)).into_owned();
     // The header takes at most half: the entries are what was asked for.
     clip_to(&mut out, max_bytes / 2);
@@ -232,7 +234,42 @@ fn agent_label(nickname: Option<&str>, role: Option<&str>) -> String {
     }
 }
 
-fn header(out: &mut dyn Write, t: &Transcript, head: &Header) -> std::io::Result<()> {
+/// What the session cost, when the index knows it (a file read by path alone has no
+/// tokens counted).
+fn cost_of(home: &mut Home, t: &Transcript) -> Result<Option<crate::cost::Cost>> {
+    let Some(s) = &t.resolved.session else {
+        return Ok(None);
+    };
+    let spent = home.spent(&s.id)?;
+    if spent.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(home.prices()?.cost(&spent)))
+}
+
+/// `$1.23 (tokens: 1000 input, 2000 cache read, 300 cache write, 345 output)`.
+pub fn cost_line(c: &crate::cost::Cost) -> String {
+    let t = &c.tokens;
+    let mut line = format!(
+        "{c} (tokens: {} input, {} cache read, {} cache write, {} output",
+        t.input,
+        t.cache_read,
+        t.cache_write_5m + t.cache_write_1h,
+        t.output
+    );
+    if t.reasoning > 0 {
+        line.push_str(&format!(" of which {} reasoning", t.reasoning));
+    }
+    line.push(')');
+    line
+}
+
+fn header(
+    out: &mut dyn Write,
+    t: &Transcript,
+    head: &Header,
+    cost: Option<&crate::cost::Cost>,
+) -> std::io::Result<()> {
     let path = t.resolved.path.as_path();
     let Some(meta) = &head.meta else {
         return writeln!(out, "# {} (no session meta)\n", path.display());
@@ -283,6 +320,9 @@ fn header(out: &mut dyn Write, t: &Transcript, head: &Header) -> std::io::Result
     ));
     if !facts.is_empty() {
         writeln!(out, "# {}", facts.join("  "))?;
+    }
+    if let Some(c) = cost {
+        writeln!(out, "# cost {}", cost_line(c))?;
     }
     if !t.children.is_empty() {
         writeln!(out, "# spawned {} subagent(s):", t.children.len())?;

@@ -636,12 +636,13 @@ impl TranscriptReader {
         self.spawns_before(rec);
         let body = match &rec.line.item {
             RolloutItem::ResponseItem(item) => return self.add_item(rec, item),
-            RolloutItem::EventMsg(EventMsg::TokenCount { total: Some(t) }) => {
+            RolloutItem::EventMsg(EventMsg::TokenCount { total: Some(t), .. }) => {
                 self.tokens_counted = Some(t.total_tokens);
                 return;
             }
             RolloutItem::TokenUsageRecord {
                 thread_total: Some(t),
+                ..
             } => {
                 self.tokens_recorded = Some(*t);
                 return;

@@ -22,6 +22,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::{Agent, Connector, LineParser};
+use crate::cost::Tokens;
 use crate::error::LineErrorKind;
 use crate::model::{
     Compacted, ContentItem, EventMsg, GitInfo, ParsedLine, ResponseItem, RolloutItem, SessionMeta,
@@ -382,19 +383,46 @@ impl Lines {
                 }),
             ));
         }
-        // Every line of a streamed reply repeats its usage: the reply is counted once,
-        // with the figures of its last line (what ccusage counts).
-        if let (Some(id), Some(usage), Some(_)) =
-            (str_of(message, "id"), message.get("usage"), &model)
+        // Every line of a streamed reply repeats its usage, its output growing until the
+        // last: the reply is counted once, with the figures of its last line.
+        if let (Some(id), Some(usage), Some(model)) =
+            (str_of(message, "id"), message.get("usage"), model)
         {
-            let n = |k: &str| usage.get(k).and_then(Value::as_u64).unwrap_or(0);
-            let tokens = n("input_tokens")
-                + n("output_tokens")
-                + n("cache_creation_input_tokens")
-                + n("cache_read_input_tokens");
-            out.push(line(ts, RolloutItem::ReplyUsage { reply: id, tokens }));
+            let (tokens, usage, fast) = reply_usage(usage);
+            out.push(line(
+                ts,
+                RolloutItem::ReplyUsage {
+                    reply: id,
+                    tokens,
+                    model,
+                    usage,
+                    fast,
+                },
+            ));
         }
     }
+}
+
+/// A reply's `usage`: its total (input, output, cache writes and reads), its tokens by
+/// billing kind (cache writes split into 1-hour and 5-minute ones where
+/// `cache_creation` says so), and whether it ran in fast mode (`speed: "fast"`).
+fn reply_usage(usage: &Value) -> (u64, Tokens, bool) {
+    let n = |v: &Value, k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
+    let written = n(usage, "cache_creation_input_tokens");
+    let hour = usage
+        .get("cache_creation")
+        .map_or(0, |c| n(c, "ephemeral_1h_input_tokens"))
+        .min(written);
+    let tokens = Tokens {
+        input: n(usage, "input_tokens"),
+        cache_read: n(usage, "cache_read_input_tokens"),
+        cache_write_5m: written - hour,
+        cache_write_1h: hour,
+        output: n(usage, "output_tokens"),
+        reasoning: 0,
+    };
+    let fast = usage.get("speed").and_then(Value::as_str) == Some("fast");
+    (tokens.total(), tokens, fast)
 }
 
 impl LineParser for Lines {
@@ -686,7 +714,7 @@ mod tests {
         let usage: Vec<(&str, u64)> = items
             .iter()
             .filter_map(|i| match i {
-                RolloutItem::ReplyUsage { reply, tokens } => Some((reply.as_str(), *tokens)),
+                RolloutItem::ReplyUsage { reply, tokens, .. } => Some((reply.as_str(), *tokens)),
                 _ => None,
             })
             .collect();

@@ -208,16 +208,31 @@ fn message(m: &Value, out: &mut Vec<ParsedLine>) {
             {
                 tool_call(call, ts, out);
             }
-            // Each message's `tokens.total` counts once: the session's tokens are the sum.
-            if let (Some(id), Some(total)) = (
-                str_of(m, "id"),
-                m.pointer("/tokens/total").and_then(Value::as_u64),
-            ) {
+            // Each message's `tokens` count once: the session's tokens are the sum.
+            if let (Some(id), Some(t)) = (str_of(m, "id"), m.get("tokens")) {
+                let n = |k: &str| t.get(k).and_then(Value::as_u64).unwrap_or(0);
+                let cached = n("cached").min(n("input"));
+                let usage = crate::cost::Tokens {
+                    // `input` includes the cached part; tool-use prompts are input too.
+                    input: n("input") - cached + n("tool"),
+                    cache_read: cached,
+                    cache_write_5m: 0,
+                    cache_write_1h: 0,
+                    // Thoughts are billed as output.
+                    output: n("output") + n("thoughts"),
+                    reasoning: n("thoughts"),
+                };
                 out.push(line(
                     ts,
                     RolloutItem::ReplyUsage {
                         reply: id,
-                        tokens: total,
+                        tokens: t
+                            .get("total")
+                            .and_then(Value::as_u64)
+                            .unwrap_or(usage.total()),
+                        model: str_of(m, "model").unwrap_or_else(|| "unknown".into()),
+                        usage,
+                        fast: false,
                     },
                 ));
             }

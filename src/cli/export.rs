@@ -60,7 +60,7 @@ pub fn run(ctx: &Ctx, args: ExportArgs, out: &mut dyn Write) -> anyhow::Result<E
         include_context: args.include_context,
         full_output: args.full_output,
     };
-    let doc = Document::read(&t, opts)?;
+    let doc = Document::read(&t, opts)?.priced(&mut home)?;
     let format = match args.format {
         FormatArg::Md => Format::Markdown,
         FormatArg::Html => Format::Html,

@@ -32,10 +32,16 @@ pub fn run(ctx: &Ctx, args: ListArgs, out: &mut dyn Write) -> anyhow::Result<Exi
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let sessions = home.list(&filters, args.limit)?;
+    let mut sessions = home.list(&filters, args.limit)?;
     if args.json {
+        let prices = home.prices()?;
+        home.load_spent(&mut sessions)?;
         for s in &sessions {
-            writeln!(out, "{}", serde_json::Value::Object(json::session(s)))?;
+            let mut m = json::session(s);
+            if let Some(spent) = &s.spent {
+                m.extend(prices.cost(spent).json());
+            }
+            writeln!(out, "{}", serde_json::Value::Object(m))?;
         }
         return Ok(ExitCode::SUCCESS);
     }

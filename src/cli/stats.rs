@@ -14,14 +14,46 @@ use super::filters::FilterArgs;
 enum By {
     Repo,
     Day,
+    Week,
+    Month,
     Model,
     Agent,
+    Host,
+}
+
+impl By {
+    fn group(self) -> GroupBy {
+        match self {
+            By::Repo => GroupBy::Repo,
+            By::Day => GroupBy::Day,
+            By::Week => GroupBy::Week,
+            By::Month => GroupBy::Month,
+            By::Model => GroupBy::Model,
+            By::Agent => GroupBy::Agent,
+            By::Host => GroupBy::Host,
+        }
+    }
+
+    /// The JSON field that names the group.
+    fn key(self) -> &'static str {
+        match self {
+            By::Repo => "repo",
+            By::Day => "day",
+            By::Week => "week",
+            By::Month => "month",
+            By::Model => "model",
+            By::Agent => "agent",
+            By::Host => "host",
+        }
+    }
 }
 
 /// Arguments of `stats`.
 #[derive(Debug, clap::Args)]
 pub struct StatsArgs {
-    /// One line per repository, local day of the session's start, model or agent.
+    /// One line per repository, local day, ISO week or month of the session's start,
+    /// model (tokens and cost go to the model that spent them), agent, or host (the
+    /// machine a team archive's session came from).
     #[arg(long, value_enum)]
     by: Option<By>,
     #[command(flatten)]
@@ -33,21 +65,11 @@ pub struct StatsArgs {
 
 pub fn run(ctx: &Ctx, args: StatsArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let filters = args.filters.to_filters(ctx)?;
-    let by = args.by.map(|b| match b {
-        By::Repo => GroupBy::Repo,
-        By::Day => GroupBy::Day,
-        By::Model => GroupBy::Model,
-        By::Agent => GroupBy::Agent,
-    });
-    let rows = ctx.reader()?.stats(&filters, by, ctx.offset())?;
-    let key = match args.by {
-        None => "total",
-        Some(By::Repo) => "repo",
-        Some(By::Day) => "day",
-        Some(By::Model) => "model",
-        Some(By::Agent) => "agent",
-    };
+    let mut home = ctx.reader()?;
+    let prices = home.prices()?;
+    let rows = home.stats(&filters, args.by.map(By::group), ctx.offset())?;
     for r in &rows {
+        let cost = prices.cost(&r.spent);
         if args.json {
             let mut v = json!({
                 "sessions": r.sessions,
@@ -56,8 +78,11 @@ pub fn run(ctx: &Ctx, args: StatsArgs, out: &mut dyn Write) -> anyhow::Result<Ex
                 "raw_bytes": r.raw_bytes,
                 "stored_bytes": r.stored_bytes,
             });
-            if args.by.is_some() {
-                v[key] = json!(r.group);
+            if let Some(by) = args.by {
+                v[by.key()] = json!(r.group);
+            }
+            if let Some(m) = v.as_object_mut() {
+                m.extend(cost.json());
             }
             writeln!(out, "{v}")?;
         } else {
@@ -68,12 +93,13 @@ pub fn run(ctx: &Ctx, args: StatsArgs, out: &mut dyn Write) -> anyhow::Result<Ex
             };
             writeln!(
                 out,
-                "{group:<40} {:>7} sessions {:>9} items {:>12} tokens {:>10} raw {:>10} stored",
+                "{group:<40} {:>7} sessions {:>9} items {:>12} tokens {:>10} raw {:>10} stored  {}",
                 r.sessions,
                 r.items,
                 r.tokens,
                 human_bytes(r.raw_bytes),
-                human_bytes(r.stored_bytes)
+                human_bytes(r.stored_bytes),
+                cost,
             )?;
         }
     }

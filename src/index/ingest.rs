@@ -32,7 +32,8 @@ use time::format_description::well_known::Rfc3339;
 use super::Index;
 use super::feed::{self, Fed, Job, Opened, Plan};
 use super::scan::Found;
-use super::summary::SessionFacts;
+use super::summary::{LastReply, SessionFacts};
+use crate::cost::{Band, Bucket, Spent, Tokens};
 use crate::error::{Error, LineError, Result};
 use crate::layout;
 use crate::model::{RolloutItem, SessionMeta};
@@ -1358,6 +1359,9 @@ impl Batch<'_, '_> {
         });
         let key = upsert_session(tx, id, &primary, &state, Some(raw_bytes))
             .map_err(db("writing a session"))?;
+        if start.is_some() {
+            write_spent(tx, key, &state.facts.spent).map_err(db("writing a session's tokens"))?;
+        }
 
         // The files' rows: the primary with its offsets, the others as seen-only copies.
         let on_disk: HashSet<&str> = group.disk.iter().map(|f| f.key.as_str()).collect();
@@ -1466,6 +1470,13 @@ fn delete_items(tx: &Connection, key: i64) -> rusqlite::Result<()> {
 
 /// Reads a session's stored facts back, to continue from them.
 fn load_state(tx: &Connection, key: i64) -> rusqlite::Result<SessionState> {
+    let mut state = load_row(tx, key)?;
+    state.facts.spent = read_spent(tx, key)?;
+    Ok(state)
+}
+
+/// A session's row, as [`load_state`] continues from it.
+fn load_row(tx: &Connection, key: i64) -> rusqlite::Result<SessionState> {
     tx.query_row(
         "SELECT title, title_typed, model, tokens, messages, tool_calls, created_ms, updated_ms,
                 errors, items, cwd, originator, cli_version, source, model_provider,
@@ -1474,7 +1485,7 @@ fn load_state(tx: &Connection, key: i64) -> rusqlite::Result<SessionState> {
                 bytes_images, bytes_encrypted_reasoning, bytes_compaction_history,
                 bytes_turn_context, bytes_instructions, bytes_tool_output, bytes_tool_calls,
                 bytes_messages, bytes_events, bytes_other,
-                title_rank, last_reply, last_reply_tokens
+                title_rank, last_reply, last_reply_tokens, last_reply_usage, fast
          FROM sessions WHERE key = ?1",
         [key],
         |r| {
@@ -1505,7 +1516,23 @@ fn load_state(tx: &Connection, key: i64) -> rusqlite::Result<SessionState> {
             Ok(SessionState {
                 facts: SessionFacts {
                     hint: title.clone().filter(|_| rank > 0).map(|t| (rank, t)),
-                    last_reply: last_reply.map(|id| (id, r.get::<_, i64>(37).unwrap_or(0) as u64)),
+                    last_reply: last_reply.map(|id| {
+                        let (bucket, usage) = r
+                            .get::<_, Option<String>>(38)
+                            .ok()
+                            .flatten()
+                            .and_then(|j| serde_json::from_str::<StoredReply>(&j).ok())
+                            .map(StoredReply::into_parts)
+                            .unwrap_or_default();
+                        LastReply {
+                            id,
+                            tokens: r.get::<_, i64>(37).unwrap_or(0) as u64,
+                            bucket,
+                            usage,
+                        }
+                    }),
+                    spent: Spent::new(),
+                    fast: r.get(39)?,
                     title: if typed { title.clone() } else { None },
                     fallback_title: if typed { None } else { title },
                     model: r.get(2)?,
@@ -1718,10 +1745,10 @@ fn upsert_session(
             tokens_counted, bytes_images, bytes_encrypted_reasoning, bytes_compaction_history,
             bytes_turn_context, bytes_instructions, bytes_tool_output, bytes_tool_calls,
             bytes_messages, bytes_events, bytes_other, agent, title_rank, last_reply,
-            last_reply_tokens, folder_hash)
+            last_reply_tokens, folder_hash, last_reply_usage, fast)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
             ?18, ?19, ?20, ?21, ?22, coalesce(?23, 0), ?24, ?25, ?26, ?27, ?28, ?29, ?30,
-            ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45)
+            ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45, ?46, ?47)
          ON CONFLICT(id) DO UPDATE SET path = ?2, created_ms = ?3, updated_ms = ?4, cwd = ?5,
             originator = ?6, cli_version = ?7, source = ?8, model_provider = ?9, model = ?10,
             title = ?11, title_typed = ?12, git_commit = ?13, git_branch = ?14, git_url = ?15,
@@ -1733,7 +1760,7 @@ fn upsert_session(
             bytes_turn_context = ?34, bytes_instructions = ?35, bytes_tool_output = ?36,
             bytes_tool_calls = ?37, bytes_messages = ?38, bytes_events = ?39, bytes_other = ?40,
             agent = ?41, title_rank = ?42, last_reply = ?43, last_reply_tokens = ?44,
-            folder_hash = ?45
+            folder_hash = ?45, last_reply_usage = ?46, fast = ?47
          RETURNING key",
     )?;
     let b = state.bytes.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
@@ -1785,16 +1812,89 @@ fn upsert_session(
                 .hint
                 .as_ref()
                 .map_or(0, |(rank, _)| i64::from(*rank)),
-            state.facts.last_reply.as_ref().map(|(id, _)| id.as_str()),
+            state.facts.last_reply.as_ref().map(|l| l.id.as_str()),
             state
                 .facts
                 .last_reply
                 .as_ref()
-                .map_or(0, |(_, t)| *t as i64),
+                .map_or(0, |l| l.tokens as i64),
             meta.folder_hash,
+            state.facts.last_reply.as_ref().map(|l| {
+                serde_json::to_string(&StoredReply::of(&l.bucket, &l.usage)).unwrap_or_default()
+            }),
+            state.facts.fast,
         ],
         |r| r.get(0),
     )
+}
+
+/// Replaces the tokens a session's models spent with `spent`.
+fn write_spent(tx: &Connection, key: i64, spent: &Spent) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM session_tokens WHERE session_key = ?1")?
+        .execute([key])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO session_tokens(session_key, model, band, fast, input, cache_read,
+            cache_write_5m, cache_write_1h, output, reasoning)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    for (b, t) in spent {
+        insert.execute(params![
+            key,
+            b.model,
+            b.band.as_i64(),
+            b.fast,
+            n(t.input),
+            n(t.cache_read),
+            n(t.cache_write_5m),
+            n(t.cache_write_1h),
+            n(t.output),
+            n(t.reasoning),
+        ])?;
+    }
+    Ok(())
+}
+
+/// A session's spent tokens as the index holds them.
+pub(crate) fn read_spent(conn: &Connection, key: i64) -> rusqlite::Result<Spent> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT model, band, fast, input, cache_read, cache_write_5m, cache_write_1h, output,
+                reasoning
+         FROM session_tokens WHERE session_key = ?1",
+    )?;
+    let rows = stmt.query_map([key], |r| crate::query::spent_row(r, 0))?;
+    rows.collect()
+}
+
+/// The last reply's bucket and tokens, as `sessions.last_reply_usage` keeps them.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredReply {
+    model: String,
+    band: i64,
+    fast: bool,
+    usage: Tokens,
+}
+
+impl StoredReply {
+    fn of(b: &Bucket, usage: &Tokens) -> StoredReply {
+        StoredReply {
+            model: b.model.clone(),
+            band: b.band.as_i64(),
+            fast: b.fast,
+            usage: *usage,
+        }
+    }
+
+    fn into_parts(self) -> (Bucket, Tokens) {
+        (
+            Bucket {
+                model: self.model,
+                band: Band::from_i64(self.band),
+                fast: self.fast,
+            },
+            self.usage,
+        )
+    }
 }
 
 /// A session id as the index keys it: a uuid in lowercase, dashed; anything else trimmed.

@@ -29,6 +29,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0005_whole_document_hashes",
         include_str!("../../migrations/0005_whole_document_hashes.sql"),
     ),
+    (
+        "0006_tokens_by_kind_per_model",
+        include_str!("../../migrations/0006_tokens_by_kind_per_model.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

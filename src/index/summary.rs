@@ -7,7 +7,8 @@
 //! fraction of the rollouts. Events that repeat a response item (`agent_message`,
 //! `agent_reasoning`, `user_message`) add no item; `user_message` gives the title.
 
-use crate::model::{EventMsg, ParsedLine, ResponseItem, RolloutItem, patch_files};
+use crate::cost::{Bucket, Spent, Tokens, spend};
+use crate::model::{EventMsg, ParsedLine, ResponseItem, RolloutItem, TokenUsage, patch_files};
 
 /// Longest message text kept per item: long answers are still found by their start.
 const MESSAGE_CHARS: usize = 4096;
@@ -40,11 +41,16 @@ pub struct SessionFacts {
     /// A title written in the file (rank 1 by the agent, 2 by the person), which beats
     /// the first prompt: the highest rank, the latest of a rank.
     pub hint: Option<(u8, String)>,
-    /// The last reply whose usage was counted, with its tokens: a later line of the same
-    /// reply replaces its count instead of adding to it.
-    pub last_reply: Option<(String, u64)>,
+    /// The last reply whose usage was counted: a later line of the same reply replaces
+    /// its count instead of adding to it.
+    pub last_reply: Option<LastReply>,
+    /// The tokens each model spent, by kind (see [`crate::cost`]).
+    pub spent: Spent,
     /// The last model a turn used.
     pub model: Option<String>,
+    /// The turns now run at a fast/priority service tier (Codex's
+    /// `thread_settings_applied`).
+    pub fast: bool,
     /// Cumulative tokens: the last `token_count` total, else the last
     /// `token_usage_record.thread_token_usage` total.
     pub tokens: u64,
@@ -58,6 +64,37 @@ pub struct SessionFacts {
     pub first_timestamp: Option<String>,
     /// See `first_timestamp`.
     pub last_timestamp: Option<String>,
+}
+
+/// The last reply counted (see [`SessionFacts::last_reply`]): what it added, to take
+/// back when a later line of it brings its final figures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastReply {
+    /// The reply's id.
+    pub id: String,
+    /// Its total as the agent counts it.
+    pub tokens: u64,
+    /// Where its tokens went.
+    pub bucket: Bucket,
+    /// Its tokens by kind.
+    pub usage: Tokens,
+}
+
+/// The model of Codex tokens spent before any turn named one (rollouts older than
+/// `turn_context.model`): Codex's default model then.
+pub const UNKNOWN_CODEX_MODEL: &str = "gpt-5";
+
+/// A Codex usage by billing kind: its `input_tokens` include the cached ones, its
+/// `output_tokens` the reasoning.
+pub fn codex_tokens(u: &TokenUsage) -> Tokens {
+    Tokens {
+        input: u.input_tokens.saturating_sub(u.cached_input_tokens),
+        cache_read: u.cached_input_tokens.min(u.input_tokens),
+        cache_write_5m: 0,
+        cache_write_1h: 0,
+        output: u.output_tokens,
+        reasoning: u.reasoning_output_tokens,
+    }
 }
 
 impl SessionFacts {
@@ -95,9 +132,21 @@ impl SessionFacts {
                         self.title = Some(t);
                     }
                 }
-                EventMsg::TokenCount { total: Some(t) } => {
+                EventMsg::TokenCount {
+                    total: Some(t),
+                    last,
+                } => {
+                    if !self.tokens_counted {
+                        // Usage records stood in until now: the cumulative count, which
+                        // holds all they held, replaces them.
+                        self.spent.clear();
+                    }
                     self.tokens = t.total_tokens;
                     self.tokens_counted = true;
+                    self.spend_cumulative(t, last.as_ref());
+                }
+                EventMsg::ThreadSettings { service_tier } => {
+                    self.fast = matches!(service_tier.as_deref(), Some("fast" | "priority"));
                 }
                 _ => {}
             },
@@ -108,21 +157,44 @@ impl SessionFacts {
             }
             RolloutItem::TokenUsageRecord {
                 thread_total: Some(t),
+                thread,
             } => {
                 // The cumulative token_count total wins; usage records stand in for it in
                 // sessions that have none.
                 if !self.tokens_counted {
                     self.tokens = *t;
+                    if let Some(u) = thread {
+                        self.spend_cumulative(u, None);
+                    }
                 }
             }
-            RolloutItem::ReplyUsage { reply, tokens } => {
+            RolloutItem::ReplyUsage {
+                reply,
+                tokens,
+                model,
+                usage,
+                fast,
+            } => {
                 match &self.last_reply {
-                    Some((last, counted)) if last == reply => {
-                        self.tokens = self.tokens.saturating_sub(*counted) + tokens;
+                    Some(last) if last.id == *reply => {
+                        self.tokens = self.tokens.saturating_sub(last.tokens) + tokens;
+                        if let Some(t) = self.spent.get_mut(&last.bucket) {
+                            t.sub(&last.usage);
+                            if t.is_empty() {
+                                self.spent.remove(&last.bucket);
+                            }
+                        }
                     }
                     _ => self.tokens += tokens,
                 }
-                self.last_reply = Some((reply.clone(), *tokens));
+                let bucket = Bucket::new(model.as_str(), usage, *fast);
+                spend(&mut self.spent, bucket.clone(), usage);
+                self.last_reply = Some(LastReply {
+                    id: reply.clone(),
+                    tokens: *tokens,
+                    bucket,
+                    usage: *usage,
+                });
             }
             RolloutItem::TitleHint { text, rank } => {
                 let t = one_line(text, TITLE_CHARS);
@@ -139,6 +211,30 @@ impl SessionFacts {
             | RolloutItem::HistoryReference(_)
             | RolloutItem::Unknown { .. } => {}
         }
+    }
+
+    /// A cumulative total (Codex's `token_count`, or a usage record's thread total): what
+    /// it adds to the sum counted so far was spent by the model of the current turn, in
+    /// the band of the last response's prompt. An event repeating the last total (Codex
+    /// writes one per rate-limit update too) adds nothing.
+    fn spend_cumulative(&mut self, total: &TokenUsage, last: Option<&TokenUsage>) {
+        let mut counted = Tokens::default();
+        for t in self.spent.values() {
+            counted.add(t);
+        }
+        let now = codex_tokens(total);
+        let delta = now.since(&counted);
+        if delta.is_empty() {
+            return;
+        }
+        let model = self.model.as_deref().unwrap_or(UNKNOWN_CODEX_MODEL);
+        let prompt = last.map_or(delta.prompt(), |l| l.input_tokens);
+        let bucket = Bucket {
+            model: model.to_string(),
+            band: crate::cost::Band::of(prompt),
+            fast: self.fast,
+        };
+        spend(&mut self.spent, bucket, &delta);
     }
 
     fn note_item(&mut self, item: &ResponseItem) {

@@ -21,6 +21,7 @@ use postgres::types::ToSql;
 use postgres::{Client, Row};
 use sha2::{Digest, Sha256};
 
+use crate::cost::Spent;
 use crate::error::{Error, Result};
 use crate::query::{Filters, GroupBy, Hit, Order, SearchQuery, Session, Stats};
 
@@ -36,6 +37,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0002_agent",
         include_str!("../../migrations/postgres/0002_agent.sql"),
+    ),
+    (
+        "0003_tokens_by_kind",
+        include_str!("../../migrations/postgres/0003_tokens_by_kind.sql"),
     ),
 ];
 
@@ -72,6 +77,8 @@ pub struct Held {
     pub items_through: i64,
     /// The name held.
     pub name: Option<String>,
+    /// Whether its tokens by kind were sent (schema 3).
+    pub tokens_sent: bool,
 }
 
 impl Team {
@@ -153,7 +160,8 @@ impl Team {
         let rows = self
             .client
             .query(
-                "SELECT id, raw_bytes, stored_bytes, sha256, items_through, name FROM sessions",
+                "SELECT id, raw_bytes, stored_bytes, sha256, items_through, name, tokens_sent
+                 FROM sessions",
                 &[],
             )
             .map_err(self.err("reading what the archive holds"))?;
@@ -168,6 +176,7 @@ impl Team {
                         sha256: r.get(3),
                         items_through: r.get(4),
                         name: r.get(5),
+                        tokens_sent: r.get(6),
                     },
                 )
             })
@@ -323,7 +332,8 @@ impl Team {
             .collect())
     }
 
-    /// Totals, overall or per group; `offset` is the local time zone for days.
+    /// Totals, overall or per group, with what each group's models spent; `offset` is
+    /// the local time zone for days, weeks and months.
     pub fn stats(
         &mut self,
         filters: &Filters,
@@ -331,20 +341,21 @@ impl Team {
         offset: time::UtcOffset,
     ) -> Result<Vec<Stats>> {
         let mut w = Where::build(filters)?;
+        let local = |w: &mut Where, format: &str| {
+            let secs = w.param(i64::from(offset.whole_seconds()));
+            format!(
+                "to_char(to_timestamp((coalesce(s.created_ms, s.updated_ms) / 1000 + {secs})::float8) AT TIME ZONE 'UTC', '{format}')"
+            )
+        };
         let (group, order) = match by {
             None => ("NULL::text".to_string(), "1"),
             Some(GroupBy::Repo) => ("s.repo_key".to_string(), "2 DESC, 1"),
             Some(GroupBy::Model) => ("s.model".to_string(), "2 DESC, 1"),
             Some(GroupBy::Agent) => ("s.agent".to_string(), "2 DESC, 1"),
-            Some(GroupBy::Day) => {
-                let secs = w.param(i64::from(offset.whole_seconds()));
-                (
-                    format!(
-                        "to_char(to_timestamp((coalesce(s.created_ms, s.updated_ms) / 1000 + {secs})::float8) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
-                    ),
-                    "1 DESC",
-                )
-            }
+            Some(GroupBy::Host) => ("s.host".to_string(), "2 DESC, 1"),
+            Some(GroupBy::Day) => (local(&mut w, "YYYY-MM-DD"), "1 DESC"),
+            Some(GroupBy::Week) => (local(&mut w, "IYYY-\"W\"IW"), "1 DESC"),
+            Some(GroupBy::Month) => (local(&mut w, "YYYY-MM"), "1 DESC"),
         };
         let sql = format!(
             "SELECT {group}, count(*), coalesce(sum(s.items), 0)::int8, coalesce(sum(s.tokens), 0)::int8,
@@ -356,7 +367,7 @@ impl Team {
             .client
             .query(&sql, &w.refs())
             .map_err(self.err("computing stats"))?;
-        Ok(rows
+        let mut stats: Vec<Stats> = rows
             .iter()
             .map(|r| Stats {
                 group: r.get(0),
@@ -365,8 +376,73 @@ impl Team {
                 tokens: r.get(3),
                 raw_bytes: r.get(4),
                 stored_bytes: r.get(5),
+                spent: Spent::new(),
             })
-            .collect())
+            .collect();
+        let token_group = if by == Some(GroupBy::Model) {
+            "t.model".to_string()
+        } else {
+            group
+        };
+        let sql = format!(
+            "SELECT {token_group}, t.model, t.band::int8, t.fast, sum(t.input)::int8,
+                    sum(t.cache_read)::int8, sum(t.cache_write_5m)::int8,
+                    sum(t.cache_write_1h)::int8, sum(t.output)::int8, sum(t.reasoning)::int8
+             FROM sessions s JOIN session_tokens t ON t.session_id = s.id
+             WHERE true{} GROUP BY 1, 2, 3, 4",
+            w.and()
+        );
+        let rows = self
+            .client
+            .query(&sql, &w.refs())
+            .map_err(self.err("computing stats"))?;
+        for r in &rows {
+            let g: Option<String> = r.get(0);
+            let (bucket, tokens) = spent_row(r, 1);
+            let i = match stats.iter().position(|s| s.group == g) {
+                Some(i) => i,
+                None => {
+                    stats.push(Stats {
+                        group: g,
+                        sessions: 0,
+                        items: 0,
+                        tokens: 0,
+                        raw_bytes: 0,
+                        stored_bytes: 0,
+                        spent: Spent::new(),
+                    });
+                    stats.len() - 1
+                }
+            };
+            crate::cost::spend(&mut stats[i].spent, bucket, &tokens);
+        }
+        if by == Some(GroupBy::Model) {
+            for r in &mut stats {
+                if !r.spent.is_empty() {
+                    r.tokens = r.spent.values().map(|t| t.total() as i64).sum();
+                }
+            }
+        }
+        Ok(stats)
+    }
+
+    /// What each model spent in session `id`, as pushed.
+    pub fn spent(&mut self, id: &str) -> Result<Spent> {
+        let rows = self
+            .client
+            .query(
+                "SELECT model, band::int8, fast, input, cache_read, cache_write_5m,
+                        cache_write_1h, output, reasoning
+                 FROM session_tokens WHERE session_id = $1",
+                &[&id],
+            )
+            .map_err(self.err("reading a session's tokens"))?;
+        let mut out = Spent::new();
+        for r in &rows {
+            let (b, t) = spent_row(r, 0);
+            crate::cost::spend(&mut out, b, &t);
+        }
+        Ok(out)
     }
 
     /// Where the bytes go (see [`crate::query::usage`]): the archive holds every session
@@ -590,6 +666,26 @@ const SESSION_COLUMNS: &str = "s.id, s.rel_path, s.created_ms, s.updated_ms, s.c
      s.forked_from_id, s.name, s.parent_id, s.agent_nickname, s.agent_role, s.host, s.agent";
 const SESSION_COLUMN_COUNT: usize = 27;
 
+/// A `session_tokens` row from column `at` on: model, band, fast, then the kinds.
+fn spent_row(r: &Row, at: usize) -> (crate::cost::Bucket, crate::cost::Tokens) {
+    let n = |i: usize| r.get::<_, i64>(at + i).max(0) as u64;
+    (
+        crate::cost::Bucket {
+            model: r.get(at),
+            band: crate::cost::Band::from_i64(r.get(at + 1)),
+            fast: r.get(at + 2),
+        },
+        crate::cost::Tokens {
+            input: n(3),
+            cache_read: n(4),
+            cache_write_5m: n(5),
+            cache_write_1h: n(6),
+            output: n(7),
+            reasoning: n(8),
+        },
+    )
+}
+
 fn session_from_row(r: &Row) -> Session {
     Session {
         id: r.get(0),
@@ -623,6 +719,7 @@ fn session_from_row(r: &Row) -> Session {
         host: r.get(25),
         agent: r.get(26),
         preserved: false,
+        spent: None,
     }
 }
 

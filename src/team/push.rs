@@ -98,10 +98,15 @@ pub fn push(
     sessions.sort_by(|a, b| (a.updated_ms, &a.id).cmp(&(b.updated_ms, &b.id)));
     let mut work = Vec::new();
     let mut renamed = Vec::new();
+    let mut untokened = Vec::new();
     for s in sessions {
         match held.get(&s.id) {
             None => work.push((s, Send::Full)),
             Some(h) if h.raw_bytes == s.raw_bytes => {
+                if !h.tokens_sent {
+                    // Held since before the archive kept tokens by kind: send them alone.
+                    untokened.push(s.id.clone());
+                }
                 if h.name != s.name {
                     renamed.push(s);
                 }
@@ -168,8 +173,61 @@ pub fn push(
         tx.commit().map_err(err)?;
         report.names_updated = renamed.len() as u64;
     }
+    if !untokened.is_empty() {
+        let mut spent = Vec::with_capacity(untokened.len());
+        for id in &untokened {
+            spent.push(home.spent(id)?);
+        }
+        let (client, address) = team.client();
+        let err = |e: postgres::Error| address.error("sending tokens", super::describe(&e));
+        let mut tx = client.transaction().map_err(err)?;
+        for (id, spent) in untokened.iter().zip(&spent) {
+            send_tokens(&mut tx, id, spent).map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+    }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Replaces what the archive holds of the tokens session `id`'s models spent.
+fn send_tokens(
+    tx: &mut postgres::Transaction<'_>,
+    id: &str,
+    spent: &crate::cost::Spent,
+) -> std::result::Result<(), postgres::Error> {
+    tx.execute("DELETE FROM session_tokens WHERE session_id = $1", &[&id])?;
+    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    let model: Vec<&str> = spent.keys().map(|b| b.model.as_str()).collect();
+    let band: Vec<i16> = spent.keys().map(|b| b.band.as_i64() as i16).collect();
+    let fast: Vec<bool> = spent.keys().map(|b| b.fast).collect();
+    let kind = |f: fn(&crate::cost::Tokens) -> u64| -> Vec<i64> {
+        spent.values().map(|t| n(f(t))).collect()
+    };
+    let (input, read, w5, w1, output, reasoning) = (
+        kind(|t| t.input),
+        kind(|t| t.cache_read),
+        kind(|t| t.cache_write_5m),
+        kind(|t| t.cache_write_1h),
+        kind(|t| t.output),
+        kind(|t| t.reasoning),
+    );
+    if !model.is_empty() {
+        tx.execute(
+            "INSERT INTO session_tokens (session_id, model, band, fast, input, cache_read,
+                cache_write_5m, cache_write_1h, output, reasoning)
+             SELECT $1, * FROM unnest($2::text[], $3::int2[], $4::bool[], $5::int8[],
+                $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::int8[])",
+            &[
+                &id, &model, &band, &fast, &input, &read, &w5, &w1, &output, &reasoning,
+            ],
+        )?;
+    }
+    tx.execute(
+        "UPDATE sessions SET tokens_sent = true WHERE id = $1",
+        &[&id],
+    )?;
+    Ok(())
 }
 
 /// Why one session could not be sent: its file (the push goes on) or the archive (it stops).
@@ -296,6 +354,9 @@ fn send_session(
             &s.agent,
         ],
     )?;
+
+    let spent = home.spent(id).map_err(SendError::Local)?;
+    send_tokens(tx, id, &spent)?;
 
     if !items.is_empty() {
         let fallback = s.created_ms.unwrap_or(s.updated_ms);
