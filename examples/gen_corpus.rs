@@ -28,7 +28,8 @@ struct Args {
     out: PathBuf,
     /// The corpus's shape: `bench` (the benches' own), `real` (the line mix and sizes
     /// measured on real Codex sessions, FORMAT.md), `small` (many ~20 KB sessions) or
-    /// `claude` (a Claude Code home: OUT/projects/..., AGENT-FORMATS.md's line mix).
+    /// `claude` (a Claude Code home: OUT/projects/..., AGENT-FORMATS.md's line mix) or
+    /// `gemini` (a Gemini CLI home: OUT/tmp/<hash>/chats/*.json).
     #[arg(long, value_enum, default_value = "bench")]
     profile: ProfileArg,
 }
@@ -39,6 +40,7 @@ enum ProfileArg {
     Real,
     Small,
     Claude,
+    Gemini,
 }
 
 fn main() -> Result<(), String> {
@@ -53,11 +55,12 @@ fn main() -> Result<(), String> {
         ProfileArg::Bench => Some(corpus::Profile::Bench),
         ProfileArg::Real => Some(corpus::Profile::Real),
         ProfileArg::Small => Some(corpus::Profile::Small),
-        ProfileArg::Claude => None,
+        ProfileArg::Claude | ProfileArg::Gemini => None,
     };
-    let c = match profile {
-        Some(p) => corpus::generate_profile(&args.out, &spec, p),
-        None => corpus::generate_claude(&args.out, &spec),
+    let c = match (profile, args.profile) {
+        (Some(p), _) => corpus::generate_profile(&args.out, &spec, p),
+        (None, ProfileArg::Gemini) => corpus::generate_gemini(&args.out, &spec),
+        (None, _) => corpus::generate_claude(&args.out, &spec),
     }
     .map_err(|e| format!("{}: {e}", args.out.display()))?;
     let big = c.biggest();

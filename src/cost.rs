@@ -182,7 +182,6 @@ pub fn spend(spent: &mut Spent, bucket: Bucket, tokens: &Tokens) {
 
 /// US dollars per million tokens of each kind.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Rates {
     /// Input at the full rate.
     pub input: f64,
@@ -234,29 +233,81 @@ impl Rates {
 
 /// Higher rates for a request whose prompt is over `above` tokens: the whole request is
 /// billed at them, as Anthropic, Google and OpenAI bill long prompts.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tier {
     /// The prompt size above which the tier applies: 200000 or 272000.
     pub above: u64,
     /// The rates.
-    #[serde(flatten)]
     pub rates: Rates,
 }
 
 /// One model's price.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Price {
     /// The rates for a prompt under every tier.
-    #[serde(flatten)]
     pub rates: Rates,
     /// Long-prompt rates, if the provider has them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<Tier>,
     /// What a fast/priority service tier multiplies every rate by, if offered.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fast: Option<f64>,
+}
+
+/// A model's entry as a price file writes it: the rates, `tier` and `fast` side by side
+/// (not flattened through serde, which would accept misspelt fields).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPrice {
+    input: f64,
+    #[serde(default)]
+    cache_read: Option<f64>,
+    #[serde(default)]
+    cache_write_5m: Option<f64>,
+    #[serde(default)]
+    cache_write_1h: Option<f64>,
+    output: f64,
+    #[serde(default)]
+    tier: Option<RawTier>,
+    #[serde(default)]
+    fast: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTier {
+    above: u64,
+    input: f64,
+    #[serde(default)]
+    cache_read: Option<f64>,
+    #[serde(default)]
+    cache_write_5m: Option<f64>,
+    #[serde(default)]
+    cache_write_1h: Option<f64>,
+    output: f64,
+}
+
+impl From<RawPrice> for Price {
+    fn from(p: RawPrice) -> Price {
+        Price {
+            rates: Rates {
+                input: p.input,
+                cache_read: p.cache_read,
+                cache_write_5m: p.cache_write_5m,
+                cache_write_1h: p.cache_write_1h,
+                output: p.output,
+            },
+            tier: p.tier.map(|t| Tier {
+                above: t.above,
+                rates: Rates {
+                    input: t.input,
+                    cache_read: t.cache_read,
+                    cache_write_5m: t.cache_write_5m,
+                    cache_write_1h: t.cache_write_1h,
+                    output: t.output,
+                },
+            }),
+            fast: p.fast,
+        }
+    }
 }
 
 impl Price {
@@ -272,17 +323,24 @@ impl Price {
 }
 
 /// A price file: where its figures come from, when they were read, the models.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PriceFile {
     /// Where the figures come from.
-    #[serde(default)]
     pub source: String,
     /// When they were read (`YYYY-MM-DD`).
-    #[serde(default)]
     pub date: String,
     /// Prices by model name (lowercase, without a provider prefix or a date suffix).
     pub models: BTreeMap<String, Price>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    date: String,
+    models: BTreeMap<String, RawPrice>,
 }
 
 /// The price table shipped inside the binary.
@@ -418,10 +476,19 @@ impl Cost {
 }
 
 fn parse(text: &str, path: &Path) -> Result<PriceFile> {
-    let file: PriceFile = serde_json::from_str(text).map_err(|e| Error::Prices {
+    let raw: RawFile = serde_json::from_str(text).map_err(|e| Error::Prices {
         path: path.to_path_buf(),
         message: format!("line {}: {e}", e.line()),
     })?;
+    let file = PriceFile {
+        source: raw.source,
+        date: raw.date,
+        models: raw
+            .models
+            .into_iter()
+            .map(|(k, v)| (k, Price::from(v)))
+            .collect(),
+    };
     for (name, p) in &file.models {
         p.rates.check(name, path)?;
         if let Some(t) = &p.tier {
@@ -486,7 +553,7 @@ mod tests {
     }
 
     fn table(json: &str) -> Prices {
-        let f = parse(json, Path::new("test.json")).unwrap();
+        let f = parse(json, Path::new("test.json")).expect("ok");
         Prices {
             models: f.models,
             source: f.source,
@@ -609,16 +676,16 @@ mod tests {
 
     #[test]
     fn a_user_file_overrides_and_adds_models() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("ok");
         std::fs::write(
             dir.path().join(USER_FILE),
             r#"{"models":{"gpt-5":{"input":100,"cache_read":1,"output":200},
                          "house-model":{"input":1,"cache_read":0.5,"output":1}}}"#,
         )
-        .unwrap();
-        let p = Prices::load(dir.path()).unwrap();
+        .expect("ok");
+        let p = Prices::load(dir.path()).expect("ok");
         assert_eq!(
-            p.price("gpt-5").unwrap().rates.input,
+            p.price("gpt-5").expect("ok").rates.input,
             100.0,
             "the user's wins"
         );
@@ -628,15 +695,15 @@ mod tests {
             dir.path().join(USER_FILE),
             "{\"models\":{\"x\":{\"input\":1}}}",
         )
-        .unwrap();
-        let e = Prices::load(dir.path()).unwrap_err().to_string();
+        .expect("ok");
+        let e = Prices::load(dir.path()).expect_err("an error").to_string();
         assert!(e.contains("prices.json") && e.contains("output"), "{e}");
         std::fs::write(
             dir.path().join(USER_FILE),
             r#"{"models":{"x":{"input":1,"output":1,"tier":{"above":128000,"input":2,"output":2}}}}"#,
         )
-        .unwrap();
-        let e = Prices::load(dir.path()).unwrap_err().to_string();
+        .expect("ok");
+        let e = Prices::load(dir.path()).expect_err("an error").to_string();
         assert!(e.contains("200000 or 272000"), "{e}");
     }
 
@@ -651,7 +718,7 @@ mod tests {
         assert_eq!(
             candidates("Anthropic/Claude-Haiku-4-5-20251001")
                 .last()
-                .unwrap(),
+                .expect("ok"),
             "claude-haiku-4-5"
         );
     }

@@ -452,6 +452,12 @@ pub fn generate_profile(home: &Path, spec: &CorpusSpec, profile: Profile) -> io:
             legacy,
             history: Vec::new(),
             lines: 0,
+            used: [0; 4],
+            // Sessions of several models, as a person's are; some switch model mid-way
+            // and some run at the fast service tier (both priced differently).
+            model: REAL_MODELS[usize::from(id.as_bytes()[0]) % REAL_MODELS.len()],
+            switch: id.as_bytes()[1] % 4 == 0,
+            fast: id.as_bytes()[2] % 7 == 0,
         };
         let cwd = format!(
             "/home/dev/src/{}",
@@ -518,7 +524,18 @@ struct Writer {
     legacy: bool,
     /// Earlier conversation, repeated by compaction.
     history: Vec<serde_json::Value>,
+    /// The running token total (input, cached input, output, reasoning) of `real_turn`s.
+    used: [u64; 4],
+    /// The model of `real_turn`s.
+    model: &'static str,
+    /// Switch to gpt-5.1-codex-mini at turn 3.
+    switch: bool,
+    /// Run at the fast service tier (a `thread_settings_applied` event at the first turn).
+    fast: bool,
 }
+
+/// The models of the `real` profile's sessions.
+const REAL_MODELS: [&str; 3] = ["gpt-5.3-codex", "gpt-5.2-codex", "gpt-5.1-codex-max"];
 
 impl Writer {
     fn raw(&mut self, v: serde_json::Value) -> io::Result<()> {
@@ -670,13 +687,23 @@ impl Writer {
         rare: Option<&str>,
     ) -> io::Result<()> {
         let instructions = words(rng, 2000);
+        if self.switch && turn == 3 {
+            self.model = "gpt-5.1-codex-mini";
+        }
         self.line(
             "turn_context",
             serde_json::json!({"turn_id": format!("t{turn}"), "cwd": cwd,
             "approval_policy": "on-request", "sandbox_policy": {"type": "workspace-write"},
-            "model": "gpt-5.3-codex", "effort": "medium", "summary": "auto",
+            "model": self.model, "effort": "medium", "summary": "auto",
             "user_instructions": instructions}),
         )?;
+        if self.fast && turn == 0 {
+            self.line(
+                "event_msg",
+                serde_json::json!({"type": "thread_settings_applied",
+                    "thread_settings": {"service_tier": "fast"}}),
+            )?;
+        }
         let mut ask = {
             let k = 8 + rng.below(30) as usize;
             words(rng, k)
@@ -729,15 +756,36 @@ impl Writer {
                 serde_json::json!({"type": "function_call_output", "call_id": call_id,
                 "output": out}),
             )?;
-            let used = 1000 * (turn + 1) + c;
-            self.line("event_msg", serde_json::json!({"type": "token_count", "info": {
-                "total_token_usage": {"input_tokens": used * 30, "cached_input_tokens": used * 20,
-                    "output_tokens": used, "reasoning_output_tokens": used / 2, "total_tokens": used * 31},
-                "last_token_usage": {"input_tokens": 3000, "cached_input_tokens": 2000,
-                    "output_tokens": 100, "reasoning_output_tokens": 50, "total_tokens": 3100},
-                "model_context_window": 272000},
-                "rate_limits": {"primary": {"used_percent": 12.0, "window_minutes": 300, "resets_in_seconds": 9000},
-                    "secondary": {"used_percent": 3.0, "window_minutes": 10080, "resets_in_seconds": 500000}}}))?;
+            // One response's usage, as Codex counts it: the prompt (the conversation so
+            // far, mostly cached) grows turn by turn; the running total is their sum.
+            let input = 18_000 + 4_000 * turn.min(40) + 300 * c;
+            let cached = input * 9 / 10;
+            let output = 80 + rng.below(900);
+            let reasoning = output / 2;
+            for (u, v) in self.used.iter_mut().zip([input, cached, output, reasoning]) {
+                *u += v;
+            }
+            let [ti, tc, to, tr] = self.used;
+            let info = serde_json::json!({
+                "total_token_usage": {"input_tokens": ti, "cached_input_tokens": tc,
+                    "output_tokens": to, "reasoning_output_tokens": tr, "total_tokens": ti + to},
+                "last_token_usage": {"input_tokens": input, "cached_input_tokens": cached,
+                    "output_tokens": output, "reasoning_output_tokens": reasoning,
+                    "total_tokens": input + output},
+                "model_context_window": 272000});
+            let limits = serde_json::json!({"primary": {"used_percent": 12.0, "window_minutes": 300, "resets_in_seconds": 9000},
+                    "secondary": {"used_percent": 3.0, "window_minutes": 10080, "resets_in_seconds": 500000}});
+            self.line(
+                "event_msg",
+                serde_json::json!({"type": "token_count", "info": info, "rate_limits": limits}),
+            )?;
+            if c == 0 {
+                // A rate-limit update repeats the last count.
+                self.line(
+                    "event_msg",
+                    serde_json::json!({"type": "token_count", "info": info, "rate_limits": limits}),
+                )?;
+            }
         }
         let answer = {
             let k = 20 + rng.below(60) as usize;
@@ -760,6 +808,14 @@ impl Writer {
         )
     }
 }
+
+/// The models of the Claude Code profile's sessions, as Claude Code names them.
+const CLAUDE_MODELS: [&str; 4] = [
+    "claude-sonnet-4-5-20250929",
+    "claude-opus-4-6",
+    "claude-sonnet-4-5-20250929",
+    "claude-haiku-4-5-20251001",
+];
 
 /// Writes a Claude Code home under `root` (`projects/<project>/<uuid>.jsonl`), with the
 /// line mix AGENT-FORMATS.md measured: per turn a typed prompt, a reply streamed over
@@ -787,6 +843,11 @@ pub fn generate_claude(root: &Path, spec: &CorpusSpec) -> io::Result<Corpus> {
         fs::create_dir_all(&project)?;
         let path = project.join(format!("{id}.jsonl"));
         let rare_word = format!("rare{}", &id[..8]);
+        // Sessions of several models, as a person's are; a few in fast mode, and cache
+        // writes of 1 hour in some (both priced differently).
+        let model = CLAUDE_MODELS[i % CLAUDE_MODELS.len()];
+        let fast = model == "claude-opus-4-6" && i % 11 == 0;
+        let hour_cache = i % 5 == 0;
         let mut out = BufWriter::with_capacity(1 << 20, fs::File::create(&path)?);
         let (mut bytes, mut lines, mut ms, mut turn) = (0u64, 0u64, created, 0u64);
         let mut put = |v: serde_json::Value, bytes: &mut u64, lines: &mut u64| -> io::Result<()> {
@@ -839,11 +900,18 @@ pub fn generate_claude(root: &Path, spec: &CorpusSpec) -> io::Result<Corpus> {
                 };
                 let mut a = base(ms, "assistant");
                 a["requestId"] = serde_json::json!(format!("req_{msg}"));
-                a["message"] = serde_json::json!({"id": msg, "type": "message", "role": "assistant",
-                    "model": "claude-sonnet-4-5-20250929", "content": [block],
-                    "usage": {"input_tokens": input,
+                let hour = if hour_cache { cache_write / 2 } else { 0 };
+                let mut usage = serde_json::json!({"input_tokens": input,
+                        "cache_creation_input_tokens": cache_write, "cache_read_input_tokens": cache_read,
+                        "cache_creation": {"ephemeral_5m_input_tokens": cache_write - hour,
+                            "ephemeral_1h_input_tokens": hour},
                         "output_tokens": if b + 1 == blocks { output } else { 1 + b },
-                        "cache_creation_input_tokens": cache_write, "cache_read_input_tokens": cache_read}});
+                        "service_tier": "standard"});
+                if fast {
+                    usage["speed"] = serde_json::json!("fast");
+                }
+                a["message"] = serde_json::json!({"id": msg, "type": "message", "role": "assistant",
+                    "model": model, "content": [block], "usage": usage});
                 put(a, &mut bytes, &mut lines)?;
                 for _ in 0..3 {
                     let mut p = base(ms, "progress");
@@ -872,6 +940,93 @@ pub fn generate_claude(root: &Path, spec: &CorpusSpec) -> io::Result<Corpus> {
             id,
             path,
             bytes,
+            repo_key: None,
+            legacy: false,
+            rare_word,
+        });
+    }
+    Ok(corpus)
+}
+
+/// The models of the Gemini CLI profile's sessions.
+const GEMINI_MODELS: [&str; 3] = ["gemini-2.5-pro", "gemini-2.5-flash", "gemini-3-pro-preview"];
+
+/// Writes a Gemini CLI home under `root` (`tmp/<projectHash>/chats/session-*.json`), as
+/// AGENT-FORMATS.md describes the documents: per turn a prompt and a reply with thoughts,
+/// tool calls and its `tokens` (`input` including `cached`; `total` their sum with output,
+/// thoughts and tool-use prompts).
+pub fn generate_gemini(root: &Path, spec: &CorpusSpec) -> io::Result<Corpus> {
+    let mut rng = Rng::new(spec.seed);
+    let n = spec.sessions.max(1);
+    let per_session = (spec.total_bytes / n as u64).max(2_000);
+    let mut corpus = Corpus::default();
+    let span_ms: i64 = 240 * 86_400_000;
+    for i in 0..n {
+        let created = START_MS + span_ms * i as i64 / n as i64 + rng.below(3_600_000) as i64;
+        let id = format!(
+            "{:08x}-{:04x}-4{:03x}-9{:03x}-{:012x}",
+            (created / 1000) as u32,
+            rng.below(0x10000),
+            rng.below(0x1000),
+            rng.below(0x1000),
+            rng.next() & 0xffff_ffff_ffff
+        );
+        let project = format!(
+            "{:016x}{:016x}{:016x}{:016x}",
+            rng.next(),
+            rng.next(),
+            rng.next(),
+            rng.next()
+        );
+        let chats = root.join("tmp").join(&project).join("chats");
+        fs::create_dir_all(&chats)?;
+        let stamp = ts(created).replace(':', "-");
+        let path = chats.join(format!("session-{}-{}.json", &stamp[..16], &id[..8]));
+        let rare_word = format!("rare{}", &id[..8]);
+        let model = GEMINI_MODELS[i % GEMINI_MODELS.len()];
+        let (mut messages, mut bytes, mut ms, mut turn) = (Vec::new(), 0u64, created, 0u64);
+        while bytes < per_session {
+            turn += 1;
+            ms += 30_000 + rng.below(60_000) as i64;
+            let prompt = if turn == 1 {
+                format!("Why does the {} fail ({rare_word})", rng.pick(WORDS))
+            } else {
+                format!("Now {} the {}", rng.pick(WORDS), rng.pick(WORDS))
+            };
+            bytes += prompt.len() as u64 + 120;
+            messages.push(
+                serde_json::json!({"id": format!("u{turn}-{}", &id[..8]), "timestamp": ts(ms),
+                "type": "user", "content": prompt}),
+            );
+            ms += 4_000;
+            let text = words(&mut rng, 80);
+            let long = rng.below(8) == 0;
+            let result = words(&mut rng, if long { 3000 } else { 150 });
+            let input = 8_000 + 2_500 * turn.min(60) + rng.below(2_000);
+            let cached = input * 7 / 10;
+            let (output, thoughts, tool) = (40 + rng.below(600), rng.below(900), rng.below(30));
+            let reply = serde_json::json!({"id": format!("g{turn}-{}", &id[..8]), "timestamp": ts(ms),
+                "type": "gemini", "content": text, "model": model,
+                "thoughts": [{"subject": "Looking", "description": words(&mut rng, 25), "timestamp": ts(ms)}],
+                "toolCalls": [{"id": format!("call_{turn}"), "name": "run_shell_command",
+                    "args": {"command": "cargo test"}, "status": "success", "timestamp": ts(ms),
+                    "result": [{"functionResponse": {"id": format!("call_{turn}"), "name": "run_shell_command",
+                        "response": {"output": result}}}]}],
+                "tokens": {"input": input, "output": output, "cached": cached, "thoughts": thoughts,
+                    "tool": tool, "total": input + output + thoughts + tool}});
+            bytes += reply.to_string().len() as u64;
+            messages.push(reply);
+        }
+        let doc = serde_json::json!({"sessionId": id, "projectHash": project, "startTime": ts(created),
+            "lastUpdated": ts(ms), "messages": messages});
+        let text = doc.to_string();
+        fs::write(&path, &text)?;
+        corpus.total_bytes += text.len() as u64;
+        corpus.total_lines += 1;
+        corpus.sessions.push(SessionInfo {
+            id,
+            path,
+            bytes: text.len() as u64,
             repo_key: None,
             legacy: false,
             rare_word,

@@ -136,14 +136,24 @@ impl SessionFacts {
                     total: Some(t),
                     last,
                 } => {
+                    // Codex writes a count per model response and again on every
+                    // rate-limit update: a count repeating the last total adds nothing.
+                    let repeat = self.tokens_counted && t.total_tokens == self.tokens;
                     if !self.tokens_counted {
-                        // Usage records stood in until now: the cumulative count, which
-                        // holds all they held, replaces them.
+                        // Usage records stood in until now: the counts, which hold all
+                        // they held, replace them.
                         self.spent.clear();
                     }
                     self.tokens = t.total_tokens;
                     self.tokens_counted = true;
-                    self.spend_cumulative(t, last.as_ref());
+                    if !repeat {
+                        match last {
+                            // The response's own usage: right even where a resumed
+                            // session's running total starts again.
+                            Some(l) => self.spend_response(l),
+                            None => self.spend_cumulative(t),
+                        }
+                    }
                 }
                 EventMsg::ThreadSettings { service_tier } => {
                     self.fast = matches!(service_tier.as_deref(), Some("fast" | "priority"));
@@ -164,7 +174,7 @@ impl SessionFacts {
                 if !self.tokens_counted {
                     self.tokens = *t;
                     if let Some(u) = thread {
-                        self.spend_cumulative(u, None);
+                        self.spend_cumulative(u);
                     }
                 }
             }
@@ -213,28 +223,30 @@ impl SessionFacts {
         }
     }
 
-    /// A cumulative total (Codex's `token_count`, or a usage record's thread total): what
-    /// it adds to the sum counted so far was spent by the model of the current turn, in
-    /// the band of the last response's prompt. An event repeating the last total (Codex
-    /// writes one per rate-limit update too) adds nothing.
-    fn spend_cumulative(&mut self, total: &TokenUsage, last: Option<&TokenUsage>) {
+    /// A cumulative total (Codex's `token_count` without its last response's usage, or a
+    /// usage record's thread total): what it adds to the sum counted so far was spent by
+    /// the model of the current turn.
+    fn spend_cumulative(&mut self, total: &TokenUsage) {
         let mut counted = Tokens::default();
         for t in self.spent.values() {
             counted.add(t);
         }
-        let now = codex_tokens(total);
-        let delta = now.since(&counted);
-        if delta.is_empty() {
+        let delta = codex_tokens(total).since(&counted);
+        self.spend_codex(delta);
+    }
+
+    /// One model response's usage, spent by the model of the current turn.
+    fn spend_response(&mut self, last: &TokenUsage) {
+        self.spend_codex(codex_tokens(last));
+    }
+
+    fn spend_codex(&mut self, tokens: Tokens) {
+        if tokens.is_empty() {
             return;
         }
         let model = self.model.as_deref().unwrap_or(UNKNOWN_CODEX_MODEL);
-        let prompt = last.map_or(delta.prompt(), |l| l.input_tokens);
-        let bucket = Bucket {
-            model: model.to_string(),
-            band: crate::cost::Band::of(prompt),
-            fast: self.fast,
-        };
-        spend(&mut self.spent, bucket, &delta);
+        let bucket = Bucket::new(model, &tokens, self.fast);
+        spend(&mut self.spent, bucket, &tokens);
     }
 
     fn note_item(&mut self, item: &ResponseItem) {

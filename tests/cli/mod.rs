@@ -5,6 +5,7 @@ mod archive;
 mod archive_job;
 mod bad_input;
 mod big_lines;
+mod cost;
 mod export;
 mod fast_refresh;
 mod forget;
