@@ -17,10 +17,12 @@ SIZE=${1:-small}
 case "$SIZE" in
   small) SESSIONS=1000; TOTAL=300MB; BIG=50MB; HUGE=; TEAM_SESSIONS=100000; TEAM_ITEMS=10000000
          REAL_SESSIONS=100; REAL_TOTAL=200MB; SMALL_SESSIONS=2000; SMALL_TOTAL=40MB
-         CLAUDE_SESSIONS=500; CLAUDE_TOTAL=250MB ;;
+         CLAUDE_SESSIONS=500; CLAUDE_TOTAL=250MB
+         COST_CODEX_SESSIONS=200; COST_CODEX_TOTAL=200MB; COST_GEMINI_SESSIONS=300; COST_GEMINI_TOTAL=60MB ;;
   full)  SESSIONS=2000; TOTAL=2GB;   BIG=50MB; HUGE=2GB; TEAM_SESSIONS=100000; TEAM_ITEMS=10000000
          REAL_SESSIONS=600; REAL_TOTAL=1200MB; SMALL_SESSIONS=10000; SMALL_TOTAL=200MB
-         CLAUDE_SESSIONS=2000; CLAUDE_TOTAL=1GB ;;
+         CLAUDE_SESSIONS=2000; CLAUDE_TOTAL=1GB
+         COST_CODEX_SESSIONS=600; COST_CODEX_TOTAL=1GB; COST_GEMINI_SESSIONS=1000; COST_GEMINI_TOTAL=300MB ;;
   *) echo "usage: $0 [small|full]" >&2; exit 2 ;;
 esac
 
@@ -155,16 +157,21 @@ C_MB_S=$(calc "$C_BYTES / 1e6 / $C_S" 0)
 C_LINES_S=$(calc "$C_LINES / $C_S / 1000" 0)
 C_RSS=$(calc "$c_rss / 1024" 0)
 C_MB=$(calc "$C_BYTES / 1e6" 0)
-# ccusage, what Claude Code users count tokens with, on the same files: its time, and its
-# total beside rolldex's. ccusage keeps the first line of a streamed reply, rolldex the
-# last (the reply as billed: AGENT-FORMATS.md), so the totals differ by the output tokens
-# of the partial lines; both sums are also computed here straight from the files.
-CCU_VERSION=17.2.1
+# ccusage, what people count tokens and dollars with, on the same files. Version 20 is a
+# native binary (one npm package per platform); it keeps, of a streamed Claude reply's
+# lines, the one with the most tokens: its last. Both sums are computed here straight
+# from the files too (first and last line of each reply).
+CCU_VERSION=20.0.24
 CCU=$W/ccusage/node_modules/.bin/ccusage
-if command -v npm >/dev/null && [ ! -x "$CCU" ]; then
+case "$(uname -m)" in x86_64) CCU_NATIVE=linux-x64 ;; aarch64) CCU_NATIVE=linux-arm64 ;; *) CCU_NATIVE= ;; esac
+if command -v npm >/dev/null && [ -n "$CCU_NATIVE" ] && [ ! -x "$CCU" ]; then
   mkdir -p "$W/ccusage"
-  (cd "$W/ccusage" && npm install --silent --no-audit --no-fund "ccusage@$CCU_VERSION" >/dev/null 2>&1) || true
+  (cd "$W/ccusage" && npm install --silent --no-audit --no-fund "ccusage@$CCU_VERSION" \
+    "@ccusage/ccusage-$CCU_NATIVE@$CCU_VERSION" >/dev/null 2>&1) || true
 fi
+# ccusage reads only what it is pointed at: an empty HOME, each agent's folder by its variable.
+mkdir -p "$W/ccu-home"
+CCU_ENV=(env -i PATH="$PATH" HOME="$W/ccu-home" TZ=UTC)
 C_TOKENS=$("$R" --home "$W/nocodex" --claude-home "$CH" --db "$W/claude.sqlite" stats --json | json /dev/stdin tokens)
 C_STATS_MS=$(ms "$(us 15 "$R" --home "$W/nocodex" --claude-home "$CH" --db "$W/claude.sqlite" stats --json)")
 read -r C_FIRST C_LAST < <(python3 - "$CH" <<'PY'
@@ -192,14 +199,52 @@ print(sum(first.values()), sum(last.values()))
 PY
 )
 if [ -x "$CCU" ]; then
-  CCU_TOKENS=$(CLAUDE_CONFIG_DIR=$CH "$CCU" session --json --offline 2>/dev/null \
+  CCU_TOKENS=$("${CCU_ENV[@]}" CLAUDE_CONFIG_DIR="$CH" "$CCU" claude session --json --offline 2>/dev/null \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["totals"]["totalTokens"])')
-  CCU_MS=$(ms "$(us 3 env CLAUDE_CONFIG_DIR="$CH" "$CCU" session --json --offline)")
-  CCU_ROW="| tokens: rolldex / ccusage $CCU_VERSION | $C_TOKENS / $CCU_TOKENS | rolldex = last lines' sum ($C_LAST); ccusage = first lines' sum ($C_FIRST) |
-| count the corpus's tokens: rolldex stats (indexed) / ccusage session | $C_STATS_MS ms / $CCU_MS ms | (peer) |"
+  CCU_MS=$(ms "$(us 3 "${CCU_ENV[@]}" CLAUDE_CONFIG_DIR="$CH" "$CCU" claude session --json --offline)")
+  CCU_ROW="| tokens: rolldex / ccusage $CCU_VERSION | $C_TOKENS / $CCU_TOKENS | each reply's last line: $C_LAST (its first: $C_FIRST) |
+| count the corpus's tokens: rolldex stats (indexed) / ccusage claude session | $C_STATS_MS ms / $CCU_MS ms | (peer) |"
 else
   CCU_ROW="| tokens: rolldex (ccusage not installed: no npm) | $C_TOKENS | last lines' sum $C_LAST; first lines' $C_FIRST |"
 fi
+
+echo "== what it cost: three agents beside ccusage" >&2
+# One home of each agent's real-shaped files: the Codex real profile (three models, some
+# sessions switching model or at the fast tier), the Claude Code corpus above (four
+# models, 1-hour cache writes, fast mode), a Gemini CLI corpus (three models).
+"$GEN" --profile real --sessions "$COST_CODEX_SESSIONS" --size "$COST_CODEX_TOTAL" --seed 11 --out "$W/cost-codex" > /dev/null
+"$GEN" --profile gemini --sessions "$COST_GEMINI_SESSIONS" --size "$COST_GEMINI_TOTAL" --seed 12 --out "$W/cost-gemini" > /dev/null
+COST_ARGS=(--home "$W/cost-codex" --claude-home "$CH" --gemini-home "$W/cost-gemini" --db "$W/cost.sqlite")
+"$R" "${COST_ARGS[@]}" index > /dev/null
+"$R" "${COST_ARGS[@]}" stats --by agent --json > "$W/cost.rolldex.json"
+COST_STATS_MS=$(ms "$(us 15 "$R" "${COST_ARGS[@]}" stats --by agent --json)")
+COST_ENV=(CODEX_HOME="$W/cost-codex" CLAUDE_CONFIG_DIR="$CH" GEMINI_DATA_DIR="$W/cost-gemini/tmp")
+PRICE_DATE=$(python3 -c 'import json; print(json.load(open("prices/models.json"))["date"])')
+if [ -x "$CCU" ]; then
+  "${CCU_ENV[@]}" "${COST_ENV[@]}" "$CCU" daily --json --offline --by-agent > "$W/cost.ccusage.json" 2>/dev/null
+  COST_CCU_MS=$(ms "$(us 3 "${CCU_ENV[@]}" "${COST_ENV[@]}" "$CCU" daily --json --offline --by-agent)")
+else
+  echo '{"daily": []}' > "$W/cost.ccusage.json"; COST_CCU_MS=-
+fi
+COST_ROWS=$(python3 - "$W/cost.rolldex.json" "$W/cost.ccusage.json" <<'PY'
+import json, sys
+ours = {r["agent"]: r for r in map(json.loads, open(sys.argv[1]))}
+theirs = {}
+for day in json.load(open(sys.argv[2])).get("daily", []):
+    for a in day.get("agents", []):
+        t = theirs.setdefault(a["agent"], [0, 0.0])
+        t[0] += a["totalTokens"]
+        t[1] += a["totalCost"]
+def diff(a, b):
+    return "-" if not b else f"{(a - b) / b * 100:+.3f}%"
+for agent in ("codex", "claude", "gemini"):
+    r = ours.get(agent, {})
+    tok, usd = r.get("tokens", 0), r.get("cost_usd") or 0.0
+    ct, cu = theirs.get(agent, [0, 0.0])
+    print(f"| {agent} | {r.get('sessions', 0)} | {tok:,} / {ct:,} | {diff(tok, ct)} | "
+          f"${usd:,.2f} / ${cu:,.2f} | {diff(usd, cu)} |")
+PY
+)
 # Two homes of the same size: all Codex, and half Codex half Claude Code.
 "$GEN" --profile real --sessions "$CLAUDE_SESSIONS" --size "$CLAUDE_TOTAL" --seed 7 --out "$W/half" > /dev/null
 "$GEN" --profile real --sessions $((CLAUDE_SESSIONS * 2)) --size "$(calc "$C_BYTES * 2 / 1e6" 0)MB" --seed 7 --out "$W/whole" > /dev/null
@@ -209,7 +254,7 @@ C_LIST_ONE=$(ms "$(us 15 "$R" --home "$W/whole" --db "$W/whole.sqlite" list --li
 C_LIST_TWO=$(ms "$(us 15 "$R" --home "$W/half" --claude-home "$CH" --db "$W/mixed.sqlite" list --limit 20 --json)")
 C_SEARCH_ONE=$(ms "$(us 15 "$R" --home "$W/whole" --db "$W/whole.sqlite" search parser --limit 20 --json)")
 C_SEARCH_TWO=$(ms "$(us 15 "$R" --home "$W/half" --claude-home "$CH" --db "$W/mixed.sqlite" search parser --limit 20 --json)")
-rm -rf "$W/half" "$W/whole" "$W"/*.sqlite*
+rm -rf "$W/half" "$W/whole" "$W"/*.sqlite* "$W/cost-codex" "$W/cost-gemini"
 
 echo "== search" >&2
 MID=$(find "$H/sessions" -name '*.jsonl' | sort | sed -n "$((FILES / 2))p")
@@ -359,6 +404,26 @@ sessions) against half Codex and half this Claude Code corpus ($CLAUDE_SESSIONS 
 | search, end to end: Codex only / two agents | $C_SEARCH_ONE ms / $C_SEARCH_TWO ms | no more on two agents |
 $CCU_ROW
 
+## What it cost
+
+Each agent's real-shaped files (Codex \`--profile real --sessions $COST_CODEX_SESSIONS --size
+$COST_CODEX_TOTAL\`: three models, some sessions switching model mid-way or running at the
+fast tier; the Claude Code corpus above: four models, 1-hour cache writes, fast mode;
+Gemini CLI \`--profile gemini --sessions $COST_GEMINI_SESSIONS --size $COST_GEMINI_TOTAL\`:
+three models), indexed, then \`rolldex stats --by agent --json\` beside ccusage
+$CCU_VERSION \`daily --json --offline --by-agent\` (its totals per agent over the days).
+rolldex's prices: \`prices/models.json\` of $PRICE_DATE (the LiteLLM and models.dev
+figures ccusage $CCU_VERSION embeds for \`--offline\`).
+
+| agent | sessions | tokens: rolldex / ccusage | difference | US dollars: rolldex / ccusage | difference |
+| --- | --- | --- | --- | --- | --- |
+$COST_ROWS
+
+| metric | measured | target |
+| --- | --- | --- |
+| cost per agent, end to end: rolldex stats (indexed) / ccusage daily | $COST_STATS_MS ms / $COST_CCU_MS ms | (peer) |
+| totals per agent against ccusage | see above | within 1% |
+
 ## rolldex mcp
 
 The real binary over stdio, driven as an MCP client drives it (\`examples/mcp_probe.rs\`):
@@ -453,10 +518,15 @@ index). A second push with nothing new: $(T push_nothing_changed_ms) ms.
   full-text index: the Claude Code corpus holds 1.4 times the searchable text per MB of the
   bench corpus (27.8 MB of item text in 256 MB, against 26.2 MB in 328 MB). The reading
   thread already makes the item summaries and reads each Claude line once.
-- **ccusage's token total** is lower than rolldex's by design: Claude Code streams a reply
-  over several lines whose output count grows; ccusage 17 keeps each reply's first line,
-  rolldex its last (the reply as billed, AGENT-FORMATS.md). Both sums are computed from
-  the files above and match each tool exactly.
+- **Tokens and dollars beside ccusage**: both count a streamed Claude reply once with its
+  last line (ccusage 17 kept the first, under-counting output; 20 keeps the line with the
+  most tokens), a Codex response once (a count repeating the last total is a rate-limit
+  update), Gemini thoughts and tool prompts as output and input. Where they could differ
+  and these files do not: a Sonnet 4/4.5 request over 200k tokens (ccusage bills only
+  each kind's tokens over 200,000 at the higher rate; Anthropic, and rolldex, the whole
+  request), a \`costUSD\` written in a Claude line (ccusage uses it), and Codex's
+  \`config.toml\` \`service_tier\` (ccusage applies today's setting to sessions that recorded
+  none; rolldex only what a session recorded).
 - **Archive speed** counts what \`zstd -3 -T1 > /dev/null\` does not: writing the file,
   decompressing it all again to verify it, two fsyncs, and long-distance matching.
 - **Archive ratio against zstd -19**: the corpus is dominated by opaque base64 (encrypted
