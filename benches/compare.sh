@@ -510,14 +510,14 @@ index). A second push with nothing new: $(T push_nothing_changed_ms) ms.
 - **Ranked search of a common word** computes bm25 for the 2000 newest matches; that is
   the cost of ranking (the issue measured full bm25 over a million rows at over a second),
   and \`--rank\` is opt-in.
-- **Indexing MB/s on small and on Claude Code** (below 150 in this run): this machine is
-  slower than the one the targets were set on: the bench corpus indexes at 189 MB/s here
-  against 254 there, and builds of the commits before and after this run's indexing work
-  give the same times here (hyperfine, 10 runs each on the Claude corpus: 2.00 ± 0.12 s and
-  1.89 ± 0.17 s). Indexing is bounded by the writer thread, about half of it SQLite's
+- **Indexing MB/s on small and on Claude Code** are the closest to their target of 150 and
+  move most with the machine: machines of this kind have differed by up to 1.5x between
+  sessions (the bench corpus indexed at 189 MB/s on one, 254 on another), so compare runs
+  of one machine. Indexing is bounded by the writer thread, about half of it SQLite's
   full-text index: the Claude Code corpus holds 1.4 times the searchable text per MB of the
   bench corpus (27.8 MB of item text in 256 MB, against 26.2 MB in 328 MB). The reading
-  thread already makes the item summaries and reads each Claude line once.
+  thread already makes the item summaries and reads each Claude line once; the tokens by
+  kind per model add one small row per model a session used.
 - **Tokens and dollars beside ccusage**: both count a streamed Claude reply once with its
   last line (ccusage 17 kept the first, under-counting output; 20 keeps the line with the
   most tokens), a Codex response once (a count repeating the last total is a rate-limit

@@ -362,14 +362,17 @@ pub struct Prices {
 }
 
 impl Prices {
-    /// The shipped table alone.
+    /// The shipped table alone (parsed once per process).
     pub fn shipped() -> Prices {
-        let file = parse(SHIPPED, Path::new("prices/models.json"))
-            .expect("the shipped price table parses (a unit test checks it)");
+        static SHIPPED_TABLE: std::sync::OnceLock<PriceFile> = std::sync::OnceLock::new();
+        let file = SHIPPED_TABLE.get_or_init(|| {
+            parse(SHIPPED, Path::new("prices/models.json"))
+                .expect("the shipped price table parses (a unit test checks it)")
+        });
         Prices {
-            models: file.models,
-            source: file.source,
-            date: file.date,
+            models: file.models.clone(),
+            source: file.source.clone(),
+            date: file.date.clone(),
             user_file: None,
         }
     }
