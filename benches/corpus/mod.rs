@@ -455,9 +455,10 @@ pub fn generate_profile(home: &Path, spec: &CorpusSpec, profile: Profile) -> io:
             used: [0; 4],
             // Sessions of several models, as a person's are; some switch model mid-way
             // and some run at the fast service tier (both priced differently).
-            model: REAL_MODELS[usize::from(id.as_bytes()[0]) % REAL_MODELS.len()],
-            switch: id.as_bytes()[1] % 4 == 0,
-            fast: id.as_bytes()[2] % 7 == 0,
+            // (From the id's random end: its start is the creation time.)
+            model: REAL_MODELS[usize::from(id.as_bytes()[id.len() - 1]) % REAL_MODELS.len()],
+            switch: id.as_bytes()[id.len() - 2] % 4 == 0,
+            fast: id.as_bytes()[id.len() - 3] % 5 == 0,
         };
         let cwd = format!(
             "/home/dev/src/{}",
