@@ -115,6 +115,24 @@ pub enum Error {
         /// The newest version this build knows.
         known: i64,
     },
+    /// Another `rolldex watch` keeps this index current: one watcher per index.
+    #[error(
+        "another rolldex watch{} keeps this index current (it holds {}); stop it first, or use another index with --db",
+        match (pid, since_ms) {
+            (Some(p), Some(s)) => format!(" (pid {p}, since {})", crate::export::rfc3339(*s).unwrap_or_default()),
+            (Some(p), None) => format!(" (pid {p})"),
+            _ => String::new(),
+        },
+        path.display()
+    )]
+    Watching {
+        /// The watcher lock.
+        path: PathBuf,
+        /// The watcher's process id, from its heartbeat.
+        pid: Option<i64>,
+        /// When it started (Unix ms).
+        since_ms: Option<i64>,
+    },
     /// A price file (the shipped table or the user's `prices.json`) cannot be used.
     #[error("{}: {message}", path.display())]
     Prices {

@@ -333,6 +333,33 @@ impl Home {
         self.refreshed = false;
     }
 
+    /// The watcher keeping this index current (`rolldex watch`), when one is healthy: its
+    /// lock held and its heartbeat fresh (see [`crate::watch`]).
+    pub fn watcher(&mut self) -> Result<Option<crate::watch::Heartbeat>> {
+        if self.team.is_some() {
+            return Ok(None);
+        }
+        self.open()?;
+        let db = self.db.clone();
+        match &self.index {
+            Some(index) => crate::watch::live(&db, index.connection()),
+            None => Ok(None),
+        }
+    }
+
+    /// Runs `f` on the index's writing connection (the watcher's heartbeat).
+    pub(crate) fn with_writer<T>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.open()
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        match &self.index {
+            Some(index) => f(index.connection()),
+            None => Err(rusqlite::Error::InvalidQuery),
+        }
+    }
+
     /// Brings the index up to date (`full`: rebuilds it from the rollouts), whatever
     /// [`Home::with_refresh`] says.
     pub fn refresh(&mut self, opts: RefreshOptions) -> Result<RefreshReport> {
@@ -1009,6 +1036,11 @@ impl Home {
     /// Opens the index and, once, brings it up to date unless refreshing is off.
     fn ready(&mut self) -> Result<()> {
         if self.open()?.is_some() || !self.auto_refresh || self.refreshed {
+            return Ok(());
+        }
+        // A healthy watcher keeps the index current: answer from it at once.
+        if self.watcher()?.is_some() {
+            self.refreshed = true;
             return Ok(());
         }
         match self.run_refresh(RefreshOptions::default()) {

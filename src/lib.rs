@@ -101,6 +101,7 @@ pub mod repo_url;
 pub mod team;
 pub mod transcript;
 pub mod usage;
+pub mod watch;
 
 pub use error::{Candidate, Error, LineError, LineErrorKind, Result};
 pub use home::{Home, Notice, Resolved};

@@ -1,4 +1,4 @@
-//! Crash tests: `rolldex archive` and `rolldex index` killed with SIGKILL at seeded random
+//! Crash tests: `rolldex archive`, `rolldex index` and `rolldex watch` killed with SIGKILL at seeded random
 //! moments, 100 kills in all. After every kill: each session's bytes are whole in its
 //! `.jsonl` or its `.jsonl.zst` (a twin left by a kill between link and removal must hold
 //! the same bytes), no `.zst` is truncated, the index passes `PRAGMA integrity_check`; at
@@ -129,6 +129,13 @@ fn sigkill_at_random_moments_loses_nothing() {
         let job: &[&str] = if k % 6 == 5 {
             // From nothing: the kill lands among the reading thread's and the writer's work.
             &["index", "--full"]
+        } else if k % 6 == 4 {
+            // A watcher killed mid-refresh: its first (complete) refresh, of an index made
+            // anew, is where the kill lands.
+            for f in ["rolldex.sqlite", "rolldex.sqlite-wal", "rolldex.sqlite-shm"] {
+                let _ = fs::remove_file(home.join(f));
+            }
+            &["watch"]
         } else if k % 3 == 2 {
             &["index"]
         } else {

@@ -32,6 +32,7 @@ pub fn run(ctx: &Ctx, args: IndexArgs, out: &mut dyn Write) -> anyhow::Result<Ex
         complete: true,
         ..RefreshOptions::default()
     })?;
+    let watcher = home.watcher()?;
     if args.json {
         let summary = serde_json::json!({
             "files_scanned": report.files_scanned,
@@ -49,6 +50,14 @@ pub fn run(ctx: &Ctx, args: IndexArgs, out: &mut dyn Write) -> anyhow::Result<Ex
             })).collect::<Vec<_>>(),
             "seconds": (report.seconds * 1000.0).round() / 1000.0,
             "db": ctx.db,
+            // A live watcher keeps the index current (queries then skip their walk).
+            "watcher": watcher.map(|w| serde_json::json!({
+                "pid": w.pid,
+                "started_at": rolldex::export::rfc3339(w.started_ms),
+                "beat_at": rolldex::export::rfc3339(w.beat_ms),
+                "last_event_at": w.last_event_ms.and_then(rolldex::export::rfc3339),
+                "refreshed_at": w.refreshed_ms.and_then(rolldex::export::rfc3339),
+            })),
         });
         writeln!(out, "{summary}")?;
     } else {

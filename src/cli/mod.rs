@@ -24,6 +24,7 @@ mod resume;
 mod search;
 mod show;
 mod stats;
+mod watch;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -145,6 +146,9 @@ enum Command {
     /// Serve the archive to coding agents over the Model Context Protocol (stdio):
     /// search_sessions, list_sessions, read_session. Read-only.
     Mcp,
+    /// Keep the index current from file-system events until stopped (SIGINT, SIGTERM):
+    /// while it runs, other commands answer from the index without walking the folders.
+    Watch(watch::WatchArgs),
 }
 
 /// What every command gets besides its own arguments.
@@ -358,6 +362,7 @@ fn run(cli: Cli, local_offset: Result<UtcOffset, String>) -> anyhow::Result<Exit
         Command::Verify(args) => archive::verify(&ctx, args, &mut out)?,
         Command::Push(args) => push::run(&ctx, args, &mut out)?,
         Command::Mcp => mcp::run(&ctx)?,
+        Command::Watch(args) => watch::run(&ctx, args)?,
     };
     out.flush()?;
     Ok(code)

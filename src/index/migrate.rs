@@ -33,6 +33,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0006_tokens_by_kind_per_model",
         include_str!("../../migrations/0006_tokens_by_kind_per_model.sql"),
     ),
+    (
+        "0007_watcher_heartbeat",
+        include_str!("../../migrations/0007_watcher_heartbeat.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

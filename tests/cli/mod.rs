@@ -19,3 +19,4 @@ mod shell;
 mod show;
 mod team;
 mod unreadable;
+mod watch;
