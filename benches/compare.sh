@@ -6,7 +6,8 @@
 #                               #   small 2000 sessions, a 50 MB session, a team archive
 #                               #   of 100k sessions / 10M items in PostgreSQL (~14 min)
 #   benches/compare.sh full     # bench 2000/2 GB, real 600/1.2 GB, small 10000 sessions,
-#                               #   a 50 MB session, a 2 GB rollout
+#                               #   a 50 MB session, a 2 GB rollout, 100,000 sessions
+#                               #   with and without a watcher (small: 20,000)
 #
 # Installs ripgrep, zstd and GNU time when missing (apt-get, as root or with sudo).
 # Every figure in BENCHMARKS.md is printed by this run; nothing is typed in by hand.
@@ -18,11 +19,13 @@ case "$SIZE" in
   small) SESSIONS=1000; TOTAL=300MB; BIG=50MB; HUGE=; TEAM_SESSIONS=100000; TEAM_ITEMS=10000000
          REAL_SESSIONS=100; REAL_TOTAL=200MB; SMALL_SESSIONS=2000; SMALL_TOTAL=40MB
          CLAUDE_SESSIONS=500; CLAUDE_TOTAL=250MB
-         COST_CODEX_SESSIONS=200; COST_CODEX_TOTAL=200MB; COST_GEMINI_SESSIONS=300; COST_GEMINI_TOTAL=60MB ;;
+         COST_CODEX_SESSIONS=200; COST_CODEX_TOTAL=200MB; COST_GEMINI_SESSIONS=300; COST_GEMINI_TOTAL=60MB
+         SCALE_SESSIONS=20000; SCALE_TOTAL=350MB ;;
   full)  SESSIONS=2000; TOTAL=2GB;   BIG=50MB; HUGE=2GB; TEAM_SESSIONS=100000; TEAM_ITEMS=10000000
          REAL_SESSIONS=600; REAL_TOTAL=1200MB; SMALL_SESSIONS=10000; SMALL_TOTAL=200MB
          CLAUDE_SESSIONS=2000; CLAUDE_TOTAL=1GB
-         COST_CODEX_SESSIONS=600; COST_CODEX_TOTAL=1GB; COST_GEMINI_SESSIONS=1000; COST_GEMINI_TOTAL=300MB ;;
+         COST_CODEX_SESSIONS=600; COST_CODEX_TOTAL=1GB; COST_GEMINI_SESSIONS=1000; COST_GEMINI_TOTAL=300MB
+         SCALE_SESSIONS=100000; SCALE_TOTAL=1760MB ;;
   *) echo "usage: $0 [small|full]" >&2; exit 2 ;;
 esac
 
@@ -135,6 +138,32 @@ ms() { calc "$1 / 1000" 2; }
 profile real "$REAL_SESSIONS" "$REAL_TOTAL"
 profile small "$SMALL_SESSIONS" "$SMALL_TOTAL"
 profile bench
+
+echo "== scale: $SCALE_SESSIONS sessions, with and without a watcher" >&2
+SH=$W/scale
+"$GEN" --profile small --sessions "$SCALE_SESSIONS" --size "$SCALE_TOTAL" --seed 5 --out "$SH" > "$W/gen.scale"
+S_BYTES=$(grep -oE '[0-9]+ bytes in' "$W/gen.scale" | cut -d' ' -f1)
+S_FILES=$(find "$SH/sessions" -name '*.jsonl' | wc -l)
+/usr/bin/time -f '%M' -o "$W/scale.rss" "$R" --home "$SH" index --json > "$W/scale.index.json"
+S_SECONDS=$(json "$W/scale.index.json" seconds)
+S_MB_S=$(calc "$S_BYTES / 1e6 / $S_SECONDS" 0)
+S_RSS=$(calc "$(cat "$W/scale.rss") / 1024" 0)
+S_WALK_US=$(python3 -c 'import json,sys; print(min(json.loads(l)["refresh_us"] for l in sys.stdin))' \
+  < <(for i in 1 2 3 4 5; do "$PROBE" --refresh-only --home "$SH"; done))
+S_WALK=$(calc "$S_WALK_US / $S_FILES" 2)
+S_FIND=$(calc "$(us 3 find "$SH/sessions" -name 'rollout-*' -printf '%s %T@\n') / $S_FILES" 2)
+S_RARE=rare$(basename "$(find "$SH/sessions" -name '*.jsonl' | sort | sed -n 7p)" .jsonl | grep -oE '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' | cut -c1-8)
+S_LIST=$(ms "$(us 7 "$R" --home "$SH" list --limit 20 --json)")
+S_SEARCH=$(ms "$(us 7 "$R" --home "$SH" search "$S_RARE" --limit 20 --json)")
+"$R" --home "$SH" watch 2> "$W/scale.watch.log" &
+S_WATCHER=$!
+for _ in $(seq 1 600); do grep -q ready "$W/scale.watch.log" && break; sleep 0.2; done
+S_LIST_W=$(ms "$(us 15 "$R" --home "$SH" list --limit 20 --json)")
+S_SEARCH_W=$(ms "$(us 15 "$R" --home "$SH" search "$S_RARE" --limit 20 --json)")
+"$R" --home "$SH" search "$S_RARE" --json | grep -q . || { echo "scale: rare word not found" >&2; exit 1; }
+S_WATCH_RSS=$(( $(awk '/VmRSS/ {print $2}' "/proc/$S_WATCHER/status") / 1024 ))
+kill -TERM "$S_WATCHER"; wait "$S_WATCHER" || true
+rm -rf "$SH"
 
 echo "== Claude Code: indexing, and a query on a home of two agents" >&2
 CH=$W/claude
@@ -423,6 +452,24 @@ $COST_ROWS
 | --- | --- | --- |
 | cost per agent, end to end: rolldex stats (indexed) / ccusage daily | $COST_STATS_MS ms / $COST_CCU_MS ms | (peer) |
 | totals per agent against ccusage | see above | within 1% |
+
+## Scale: $SCALE_SESSIONS sessions
+
+\`gen_corpus --profile small --sessions $SCALE_SESSIONS\` ($(calc "$S_BYTES / 1e6" 0) MB, $S_FILES plain files in
+day folders): a heavy user who never runs \`archive\`. \`benches/compare.sh full\` runs
+100,000 sessions; \`small\` $SCALE_SESSIONS. Without a watcher every query first walks the
+folders (every plain file examined: Codex appends to old rollouts); with \`rolldex watch\`
+running, queries answer from the index.
+
+| metric | measured | target |
+| --- | --- | --- |
+| index from nothing | $S_SECONDS s, $S_MB_S MB/s | ≥ 150 MB/s |
+| peak memory indexing | $S_RSS MB | ≤ 64 MB |
+| walk (the refresh queries run first, nothing changed), per plain file | $S_WALK µs | ≤ 1.5 µs |
+| find + stat, per file | $S_FIND µs | (peer) |
+| list, end to end: without / with a watcher | $S_LIST ms / $S_LIST_W ms | ≤ 10 ms with a watcher |
+| search rare word, end to end: without / with a watcher | $S_SEARCH ms / $S_SEARCH_W ms | ≤ 10 ms with a watcher |
+| the watcher's memory (RSS) | $S_WATCH_RSS MB | - |
 
 ## rolldex mcp
 

@@ -270,6 +270,8 @@ pub fn refresh(
         files,
         dirs,
         errors: walk_errors,
+        listed,
+        differs,
         ..
     } = super::scan::scan(roots, known.as_ref());
     // Rows under a folder that could not be listed are not "deleted files".
@@ -285,7 +287,8 @@ pub fn refresh(
 
     if !opts.full
         && report.errors.is_empty()
-        && nothing_changed(conn, db_path, &files, known.as_ref(), &failures)?
+        && (unchanged_by_walk(&files, known.as_ref(), listed, differs)
+            || nothing_changed(conn, db_path, &files, known.as_ref(), &failures)?)
     {
         // The common case, answered from one table: every file is where it was, as it was
         // (the unreadable ones too). Nothing is written.
@@ -630,6 +633,20 @@ fn finish(
     Ok(report)
 }
 
+/// What the fast walk alone says: no folder changed (none was listed), every file it took
+/// from the index is as the index had it, and it found every one. Then nothing changed,
+/// and no path needs hashing or comparing.
+fn unchanged_by_walk(
+    files: &[Found],
+    known: Option<&super::scan::Known>,
+    listed: u64,
+    differs: usize,
+) -> bool {
+    known.is_some_and(|k| {
+        listed == 0 && differs == 0 && files.len() == k.files.values().map(Vec::len).sum::<usize>()
+    })
+}
+
 /// Whether the files on disk are exactly the rows of the `files` table, with the same
 /// sizes and mtimes: then there is nothing to do, and no session needs to be looked at.
 fn nothing_changed(
@@ -863,23 +880,32 @@ fn load_known(
             ))
         })
         .map_err(db)?;
+    // Rows come mostly folder by folder (in the order they were indexed): a run of one
+    // folder's rows is gathered before its folder is looked up, not each row hashed.
+    let mut run: Option<(String, Vec<super::scan::KnownFile>)> = None;
     for row in rows {
         let (path, size, mtime, compressed) = row.map_err(db)?;
         let dir = Path::new(&path)
             .parent()
             .and_then(|p| p.to_str())
-            .unwrap_or_default()
-            .to_string();
+            .unwrap_or_default();
         // (Most homes have no failures: no hashing of every path then.)
         let examine = !failures.is_empty() && failures.contains_key(&path);
         if examine {
             indexed_failures.insert(path.clone());
         }
-        known
-            .files
-            .entry(dir)
-            .or_default()
-            .push((path, size, mtime, compressed && !examine));
+        if run.as_ref().is_none_or(|(d, _)| d != dir) {
+            let dir = dir.to_string();
+            if let Some((d, files)) = run.replace((dir, Vec::new())) {
+                known.files.entry(d).or_default().extend(files);
+            }
+        }
+        if let Some((_, files)) = run.as_mut() {
+            files.push((path, size, mtime, compressed && !examine));
+        }
+    }
+    if let Some((d, files)) = run {
+        known.files.entry(d).or_default().extend(files);
     }
     for (path, f) in failures {
         // A path that is not UTF-8 is kept lossily; it cannot be examined by that name.

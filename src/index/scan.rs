@@ -24,14 +24,17 @@ use crate::error::Error;
 #[cfg(test)]
 use crate::layout;
 
+/// A file as the index knew it: path, size, mtime, and whether it is a `.zst` that need
+/// not be examined.
+pub type KnownFile = (String, i64, i64, bool);
+
 /// What the index knew of the folders and files at the last walk.
 #[derive(Debug, Default)]
 pub struct Known {
     /// Folder path to its mtime then.
     pub dirs: HashMap<String, i64>,
-    /// Folder path to its files then: path, size, mtime, and whether it is a `.zst` that
-    /// need not be examined.
-    pub files: HashMap<String, Vec<(String, i64, i64, bool)>>,
+    /// Folder path to its files then.
+    pub files: HashMap<String, Vec<KnownFile>>,
     /// Files among `files` that have no index row: known failures, examined to see whether
     /// they changed.
     pub failure_only: std::collections::HashSet<String>,
@@ -65,6 +68,9 @@ pub struct Scan {
     pub listed: u64,
     /// Files in `files` whose size and mtime are still the index's, to be examined.
     unexamined: Vec<usize>,
+    /// Files taken from the index (in unchanged folders) that were examined and found
+    /// otherwise than the index had them (or could not be examined).
+    pub differs: usize,
 }
 
 fn mtime_ns(m: &fs::Metadata) -> i64 {
@@ -110,33 +116,78 @@ const PARALLEL_FROM: usize = 512;
 /// half the time.
 fn examine_all(scan: &mut Scan) {
     let todo = std::mem::take(&mut scan.unexamined);
-    let examine = |path: &Path| fs::symlink_metadata(path).map(|m| (m.len() as i64, mtime_ns(&m)));
     let results: Vec<io::Result<(i64, i64)>> = if todo.len() < PARALLEL_FROM {
-        todo.iter().map(|&i| examine(&scan.files[i].0)).collect()
+        examine_run(&scan.files, &todo)
     } else {
         let (first, second) = todo.split_at(todo.len() / 2);
         let files = &scan.files;
         std::thread::scope(|s| {
             let other = std::thread::Builder::new()
                 .name("rolldex-stat".into())
-                .spawn_scoped(s, || {
-                    second
-                        .iter()
-                        .map(|&i| examine(&files[i].0))
-                        .collect::<Vec<_>>()
-                });
-            let mut out: Vec<_> = first.iter().map(|&i| examine(&files[i].0)).collect();
+                .spawn_scoped(s, || examine_run(files, second));
+            let mut out = examine_run(files, first);
             match other.map(|h| h.join()) {
                 Ok(Ok(rest)) => out.extend(rest),
                 // No second thread (or it died): this one does its half too.
-                _ => out.extend(second.iter().map(|&i| examine(&files[i].0))),
+                _ => out.extend(examine_run(files, second)),
             }
             out
         })
     };
     for (i, found) in todo.into_iter().zip(results) {
-        scan.files[i].1 = found;
+        let slot = &mut scan.files[i].1;
+        if !matches!((&*slot, &found), (Ok(was), Ok(now)) if was == now) {
+            scan.differs += 1;
+        }
+        *slot = found;
     }
+}
+
+/// Examines `files[i]` for each `i` of `todo`, folder after folder (the walk pushed them
+/// so): each by its name in its open folder, one lookup for the kernel instead of one per
+/// component of the path.
+fn examine_run(files: &[Found], todo: &[usize]) -> Vec<io::Result<(i64, i64)>> {
+    let mut folder: Option<(&Path, Option<rustix::fd::OwnedFd>)> = None;
+    todo.iter()
+        .map(|&i| {
+            let path = files[i].0.as_path();
+            let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+                return examine(path);
+            };
+            if folder.as_ref().is_none_or(|(p, _)| *p != parent) {
+                folder = Some((parent, open_folder(parent)));
+            }
+            match folder.as_ref().and_then(|(_, fd)| fd.as_ref()) {
+                // The fields' types differ by platform (i64 here, narrower on some).
+                #[allow(clippy::unnecessary_cast)]
+                Some(fd) => rustix::fs::statat(fd, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+                    .map(|st| {
+                        (
+                            st.st_size as i64,
+                            st.st_mtime as i64 * 1_000_000_000 + st.st_mtime_nsec as i64,
+                        )
+                    })
+                    .map_err(io::Error::from),
+                // The folder cannot be opened: by path, which says why.
+                None => examine(path),
+            }
+        })
+        .collect()
+}
+
+fn examine(path: &Path) -> io::Result<(i64, i64)> {
+    fs::symlink_metadata(path).map(|m| (m.len() as i64, mtime_ns(&m)))
+}
+
+/// A folder's handle to look names up in (on Linux a path-only handle: no read access
+/// needed, nothing read).
+fn open_folder(dir: &Path) -> Option<rustix::fd::OwnedFd> {
+    use rustix::fs::{Mode, OFlags};
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let how = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let how = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    rustix::fs::open(dir, how, Mode::empty()).ok()
 }
 
 impl Walk<'_> {
@@ -275,6 +326,14 @@ mod tests {
         let again = scan(&roots, Some(&known));
         assert_eq!(again.listed, 0, "no folder changed");
         assert!(again.unexamined.is_empty());
+        assert_eq!(again.differs, 2, "the two grown files, and only they, differ");
+        let unchanged = scan(&roots, Some(&known));
+        assert_eq!(
+            scan(&roots, Some(&known)).differs,
+            2,
+            "still the two: the index was not told"
+        );
+        assert_eq!(unchanged.files.len(), seen.len());
         let now = by_path(&again);
         assert_eq!(now.len(), seen.len());
         for (path, found) in &now {
