@@ -967,33 +967,42 @@ pub fn stats(
         .map_err(dberr)?;
     for row in spent {
         let (g, (bucket, tokens)) = row.map_err(dberr)?;
-        let i = match rows.iter().position(|s| s.group == g) {
-            Some(i) => i,
-            None => {
-                // A model that only ever spent tokens mid-session (no session's last).
-                rows.push(Stats {
-                    group: g,
-                    sessions: 0,
-                    items: 0,
-                    tokens: 0,
-                    raw_bytes: 0,
-                    stored_bytes: 0,
-                    spent: Spent::new(),
-                });
-                rows.len() - 1
-            }
-        };
-        crate::cost::spend(&mut rows[i].spent, bucket, &tokens);
+        add_spent(&mut rows, g, bucket, &tokens);
     }
     if by == Some(GroupBy::Model) {
-        // Tokens are what a model row is about: give each its tokens spent.
-        for r in &mut rows {
-            if !r.spent.is_empty() {
-                r.tokens = r.spent.values().map(|t| t.total() as i64).sum();
-            }
-        }
+        tokens_as_spent(&mut rows);
     }
     Ok(rows)
+}
+
+/// Adds tokens spent in `bucket` to the row of `group`, making the row when no session
+/// row has it (a model that only ever spent tokens mid-session, no session's last).
+pub(crate) fn add_spent(rows: &mut Vec<Stats>, group: Option<String>, bucket: Bucket, t: &Tokens) {
+    let i = match rows.iter().position(|s| s.group == group) {
+        Some(i) => i,
+        None => {
+            rows.push(Stats {
+                group,
+                sessions: 0,
+                items: 0,
+                tokens: 0,
+                raw_bytes: 0,
+                stored_bytes: 0,
+                spent: Spent::new(),
+            });
+            rows.len() - 1
+        }
+    };
+    crate::cost::spend(&mut rows[i].spent, bucket, t);
+}
+
+/// Per model, tokens are what a row is about: each row's tokens become those it spent.
+pub(crate) fn tokens_as_spent(rows: &mut [Stats]) {
+    for r in rows {
+        if !r.spent.is_empty() {
+            r.tokens = r.spent.values().map(|t| t.total() as i64).sum();
+        }
+    }
 }
 
 /// A `session_tokens` row read from column `at` on: model, band, fast, then the kinds.

@@ -399,29 +399,10 @@ impl Team {
         for r in &rows {
             let g: Option<String> = r.get(0);
             let (bucket, tokens) = spent_row(r, 1);
-            let i = match stats.iter().position(|s| s.group == g) {
-                Some(i) => i,
-                None => {
-                    stats.push(Stats {
-                        group: g,
-                        sessions: 0,
-                        items: 0,
-                        tokens: 0,
-                        raw_bytes: 0,
-                        stored_bytes: 0,
-                        spent: Spent::new(),
-                    });
-                    stats.len() - 1
-                }
-            };
-            crate::cost::spend(&mut stats[i].spent, bucket, &tokens);
+            crate::query::add_spent(&mut stats, g, bucket, &tokens);
         }
         if by == Some(GroupBy::Model) {
-            for r in &mut stats {
-                if !r.spent.is_empty() {
-                    r.tokens = r.spent.values().map(|t| t.total() as i64).sum();
-                }
-            }
+            crate::query::tokens_as_spent(&mut stats);
         }
         Ok(stats)
     }

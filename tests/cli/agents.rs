@@ -35,14 +35,7 @@ fn as_user(home: &Path, args: &[&str]) -> Output {
 }
 
 fn ok_as_user(home: &Path, args: &[&str]) -> String {
-    let out = as_user(home, args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
+    crate::util::ok_as_new_user(home, args)
 }
 
 fn by_id(rows: &[Value]) -> std::collections::BTreeMap<String, Value> {

@@ -25,17 +25,7 @@ const PRICES: &str = r#"{"source": "test", "date": "2026-12-01", "models": {
 }}"#;
 
 fn ok(home: &Path, args: &[&str]) -> String {
-    let out = crate::util::as_new_user(home)
-        .args(args)
-        .output()
-        .expect("run rolldex");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
+    crate::util::ok_as_new_user(home, args)
 }
 
 fn append(path: &Path, lines: &[Value]) {

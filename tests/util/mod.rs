@@ -84,6 +84,18 @@ pub fn as_new_user(home: &Path) -> Command {
     c
 }
 
+/// `rolldex ARGS` run [`as_new_user`], which must succeed: its stdout.
+pub fn ok_as_new_user(home: &Path, args: &[&str]) -> String {
+    let out = as_new_user(home).args(args).output().expect("run rolldex");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
 /// `rolldex --home HOME ARGS...` with stdin, returning its output.
 pub fn run(home: &Path, args: &[&str], stdin: &[u8]) -> Output {
     let mut child = rolldex()
