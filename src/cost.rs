@@ -181,19 +181,16 @@ pub fn spend(spent: &mut Spent, bucket: Bucket, tokens: &Tokens) {
 }
 
 /// US dollars per million tokens of each kind.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Rates {
     /// Input at the full rate.
     pub input: f64,
     /// Cache reads (OpenAI's and Google's "cached input"); the input rate if absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_read: Option<f64>,
     /// Cache writes kept 5 minutes; the input rate if absent (providers that do not
     /// charge for writing the cache).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_write_5m: Option<f64>,
     /// Cache writes kept 1 hour; the 5-minute rate if absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_write_1h: Option<f64>,
     /// Output, reasoning included.
     pub output: f64,

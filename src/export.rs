@@ -90,10 +90,7 @@ impl Document {
 
     /// Says what the session cost, from the tokens `home`'s index counted and its prices.
     pub fn priced(mut self, home: &mut crate::Home) -> Result<Document> {
-        let spent = home.spent(&self.session.id)?;
-        if !spent.is_empty() {
-            self.cost = Some(home.prices()?.cost(&spent));
-        }
+        self.cost = home.cost(&self.session.id)?;
         Ok(self)
     }
 

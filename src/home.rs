@@ -339,24 +339,22 @@ impl Home {
         if self.team.is_some() {
             return Ok(None);
         }
-        self.open()?;
-        let db = self.db.clone();
-        match &self.index {
-            Some(index) => crate::watch::live(&db, index.connection()),
-            None => Ok(None),
-        }
+        self.with_index(|c, db| crate::watch::live(db, c))
     }
 
-    /// Runs `f` on the index's writing connection (the watcher's heartbeat).
-    pub(crate) fn with_writer<T>(
+    /// Runs `f` on the open index's connection, as it is: no refresh first (the
+    /// watcher's heartbeat).
+    pub(crate) fn with_index<T>(
         &mut self,
-        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
-    ) -> rusqlite::Result<T> {
-        self.open()
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        f: impl FnOnce(&rusqlite::Connection, &Path) -> Result<T>,
+    ) -> Result<T> {
+        self.open()?;
         match &self.index {
-            Some(index) => f(index.connection()),
-            None => Err(rusqlite::Error::InvalidQuery),
+            Some(index) => f(index.connection(), &self.db),
+            None => Err(Error::BadArgument(format!(
+                "{}: the index is not open",
+                self.db.display()
+            ))),
         }
     }
 
@@ -474,6 +472,15 @@ impl Home {
             Some(team) => team.spent(id),
             None => self.ask(|c, db| query::spent(c, db, id)),
         }
+    }
+
+    /// What session `id` cost, when its tokens were counted (priced with [`Home::prices`]).
+    pub fn cost(&mut self, id: &str) -> Result<Option<crate::cost::Cost>> {
+        let spent = self.spent(id)?;
+        if spent.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(self.prices()?.cost(&spent)))
     }
 
     /// Fills each session's [`Session::spent`].

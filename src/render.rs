@@ -237,14 +237,10 @@ fn agent_label(nickname: Option<&str>, role: Option<&str>) -> String {
 /// What the session cost, when the index knows it (a file read by path alone has no
 /// tokens counted).
 fn cost_of(home: &mut Home, t: &Transcript) -> Result<Option<crate::cost::Cost>> {
-    let Some(s) = &t.resolved.session else {
-        return Ok(None);
-    };
-    let spent = home.spent(&s.id)?;
-    if spent.is_empty() {
-        return Ok(None);
+    match &t.resolved.session {
+        Some(s) => home.cost(&s.id),
+        None => Ok(None),
     }
-    Ok(Some(home.prices()?.cost(&spent)))
 }
 
 /// `$1.23 (tokens: 1000 input, 2000 cache read, 300 cache write, 345 output)`.

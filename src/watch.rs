@@ -222,7 +222,7 @@ pub fn watch(
         ..RefreshOptions::default()
     };
     let report = home.refresh(complete)?;
-    beat(home, &db, started, None, Some(now_ms()))?;
+    beat(home, started, None, Some(now_ms()))?;
 
     let places = Places::of(home);
     let (tx, rx) = mpsc::channel();
@@ -300,17 +300,20 @@ pub fn watch(
                     walk_all = true;
                 }
             }
-            beat(home, &db, started, last_event_ms, Some(now_ms()))?;
+            beat(home, started, last_event_ms, Some(now_ms()))?;
             last_beat = Instant::now();
         }
         if last_beat.elapsed() >= opts.beat {
-            beat(home, &db, started, last_event_ms, None)?;
+            beat(home, started, last_event_ms, None)?;
             last_beat = Instant::now();
         }
     }
     // Stopping: the heartbeat goes, then the lock (queries walk again from now on).
     drop(watcher);
-    let _ = home.with_writer(|c| c.execute("DELETE FROM watcher WHERE id = 1", []));
+    let _ = home.with_index(|c, db| {
+        c.execute("DELETE FROM watcher WHERE id = 1", [])
+            .map_err(|e| Error::db(db, "removing the watcher's heartbeat", e))
+    });
     drop(lock);
     Ok(())
 }
@@ -331,34 +334,23 @@ fn take_lock(home: &mut Home, db: &Path) -> Result<File> {
             }
         }
     }
-    let first = home
-        .with_writer(|c| {
-            c.query_row(
-                "SELECT pid, started_ms FROM watcher WHERE id = 1",
-                [],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
-            )
-            .optional()
-        })
-        .ok()
-        .flatten();
+    let first = home.with_index(heartbeat).ok().flatten();
     Err(Error::Watching {
         path,
-        pid: first.map(|(pid, _)| pid),
-        since_ms: first.map(|(_, since)| since),
+        pid: first.as_ref().map(|b| i64::from(b.pid)),
+        since_ms: first.map(|b| b.started_ms),
     })
 }
 
 /// Writes the heartbeat: now, and what changed.
 fn beat(
     home: &mut Home,
-    db: &Path,
     started_ms: i64,
     last_event_ms: Option<i64>,
     refreshed_ms: Option<i64>,
 ) -> Result<()> {
     let pid = i64::from(std::process::id());
-    home.with_writer(|c| {
+    home.with_index(|c, db| {
         c.execute(
             "INSERT INTO watcher(id, pid, started_ms, beat_ms, last_event_ms, refreshed_ms)
              VALUES (1, ?1, ?2, ?3, ?4, ?5)
@@ -368,8 +360,8 @@ fn beat(
             params![pid, started_ms, now_ms(), last_event_ms, refreshed_ms],
         )
         .map(|_| ())
+        .map_err(|e| Error::db(db, "writing the watcher's heartbeat", e))
     })
-    .map_err(|e| Error::db(db, "writing the watcher's heartbeat", e))
 }
 
 /// Brings the watches in line with what exists now.
@@ -400,30 +392,15 @@ fn rewatch(
 
 fn notify_error(db: &Path, e: notify::Error) -> Error {
     let path = e.paths.first().cloned().unwrap_or_else(|| db.to_path_buf());
-    Error::io(
-        path,
-        "watching for changes",
-        std::io::Error::other(e.kind_message()),
-    )
-}
-
-trait KindMessage {
-    fn kind_message(&self) -> String;
-}
-
-impl KindMessage for notify::Error {
-    fn kind_message(&self) -> String {
-        match &self.kind {
-            notify::ErrorKind::MaxFilesWatch => {
-                "the system's limit of watched folders is reached (raise \
-                 fs.inotify.max_user_watches)"
-                    .to_string()
-            }
-            notify::ErrorKind::Io(e) => e.to_string(),
-            notify::ErrorKind::PathNotFound => "not found".to_string(),
-            other => format!("{other:?}"),
-        }
-    }
+    let what = match &e.kind {
+        notify::ErrorKind::MaxFilesWatch => "the system's limit of watched folders is reached \
+             (raise fs.inotify.max_user_watches)"
+            .to_string(),
+        notify::ErrorKind::Io(e) => e.to_string(),
+        notify::ErrorKind::PathNotFound => "not found".to_string(),
+        other => format!("{other:?}"),
+    };
+    Error::io(path, "watching for changes", std::io::Error::other(what))
 }
 
 #[cfg(test)]
