@@ -66,12 +66,19 @@ impl Index {
         // the last transactions, never corrupt the file, and the index is rebuildable from
         // the rollouts anyway. Switching a new file to WAL takes a lock SQLite does not
         // wait for (two processes creating the index at once): that is retried here.
+        // temp_store=MEMORY: statement journals stay in memory instead of spilling to an
+        // unlinked temp file past 64 KiB. Every upsert that follows a full-text write opens
+        // a savepoint in which FTS5 flushes its segment, and journaling those pages through
+        // pwrite cost a fifth of indexing's system time (100,000 sessions: 13-18 s -> 8 s);
+        // a statement journal holds only the pages one statement changes, and no temp file
+        // means none that another user could read.
         let started = std::time::Instant::now();
         loop {
             let configured = writer.execute_batch(
                 "PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = NORMAL;
                  PRAGMA cache_size = -16384;
+                 PRAGMA temp_store = MEMORY;
                  PRAGMA foreign_keys = ON;",
             );
             match configured {
