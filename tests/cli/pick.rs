@@ -343,8 +343,11 @@ fn a_word_said_in_a_session_ranks_above_letters_scattered_over_another_ones_titl
         .map(|s| s["id"].as_str().expect("id"))
         .collect();
     assert!(deploy.len() >= 10, "the generator makes deploy sessions");
+    // Until its answer arrives the prompt shows "deploy" beside the count of the list
+    // before it (every session): fewer than all, since the named session above matches
+    // nothing of "deploy", is the answer itself.
     let (id, screen) = pick_after_typing(home.path(), "deploy", |s| {
-        shown_for(s, "deploy").is_some_and(|n| n >= deploy.len())
+        shown_for(s, "deploy").is_some_and(|n| n >= deploy.len() && n < listed.len())
     });
     assert!(
         deploy.contains(&id.as_str()),
