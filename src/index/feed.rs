@@ -243,17 +243,21 @@ pub(super) fn run<T>(
     inline: bool,
     consume: impl FnOnce(&mut dyn Iterator<Item = Fed>) -> T,
 ) -> T {
+    let mut feed = Feed::new(jobs);
     if inline {
-        return consume(&mut Feed::new(jobs));
+        return consume(&mut feed);
     }
-    // Kept to read inline should the thread not start (the closure owns the feed).
-    let spare = jobs.clone();
-    let feed = Feed::new(jobs);
     std::thread::scope(|scope| {
         let (tx, rx) = sync_channel(AHEAD);
+        // The feed goes to the thread once it runs: should it not start, it is still here,
+        // to be read inline.
+        let (hand_over, taken) = sync_channel::<Feed>(1);
         let spawned = std::thread::Builder::new()
             .name("rolldex-read".into())
             .spawn_scoped(scope, move || {
+                let Ok(feed) = taken.recv() else {
+                    return;
+                };
                 for fed in feed {
                     if tx.send(fed).is_err() {
                         return; // the writer stopped
@@ -261,8 +265,11 @@ pub(super) fn run<T>(
                 }
             });
         match spawned {
-            Ok(_) => consume(&mut rx.into_iter()),
-            Err(_) => consume(&mut Feed::new(spare)),
+            Ok(_) => match hand_over.send(feed) {
+                Ok(()) => consume(&mut rx.into_iter()),
+                Err(std::sync::mpsc::SendError(mut feed)) => consume(&mut feed),
+            },
+            Err(_) => consume(&mut feed),
         }
     })
 }

@@ -44,6 +44,9 @@ use crate::repo_url::{redact_urls, repo_key, strip_credentials};
 const BATCH_SESSIONS: usize = 500;
 /// ...or after reading this many bytes, whichever comes first.
 const BATCH_BYTES: u64 = 256 * 1024 * 1024;
+/// Sessions planned at a time (a multiple of [`BATCH_SESSIONS`]): their groups, plans and
+/// reads are what a refresh holds beyond the walk's paths.
+const CHUNK_SESSIONS: usize = 4 * BATCH_SESSIONS;
 /// Full-text rows are written after this many bytes of item text (and at the end of a
 /// batch): one FTS5 segment each. Fewer, larger segments cost less merging; smaller ones
 /// keep the writer's work spread over the read instead of piled up at its end, where the
@@ -152,13 +155,21 @@ fn still_failing(failures: &Failures, path: &str, size: i64, mtime_ns: i64) -> b
 }
 
 /// A rollout file as found on disk.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 struct DiskFile {
-    path: PathBuf,
+    /// Its session's id (until its group takes it).
+    id: String,
+    /// Its path (UTF-8: other paths are not indexed).
     key: String,
     size: i64,
     mtime_ns: i64,
     compressed: bool,
+}
+
+impl DiskFile {
+    fn path(&self) -> &Path {
+        Path::new(&self.key)
+    }
 }
 
 /// A `files` row.
@@ -180,8 +191,6 @@ struct Group {
     rows: Vec<FileRow>,
     /// `(key, path)` of its `sessions` row.
     session: Option<(i64, String)>,
-    /// A file of it could not be examined: leave the session alone this run.
-    skip: bool,
     /// The content hash of its primary file taken this run, when that is a document
     /// rewritten whole.
     content_hash: Option<String>,
@@ -285,10 +294,20 @@ pub fn refresh(
     report.errors.extend(walk_errors);
     report.files_scanned = files.len() as u64;
 
-    if !opts.full
+    let indexed = match known.as_ref() {
+        Some(known) => IndexedFiles::Known(known),
+        None => IndexedFiles::Read(read_file_rows(conn, db_path)?),
+    };
+    let quick = !opts.full
         && report.errors.is_empty()
-        && (unchanged_by_walk(&files, known.as_ref(), listed, differs)
-            || nothing_changed(conn, db_path, &files, known.as_ref(), &failures)?)
+        && unchanged_by_walk(&files, known.as_ref(), listed, differs);
+    let rows = if quick {
+        HashMap::new()
+    } else {
+        indexed.sizes()
+    };
+    if quick
+        || (!opts.full && report.errors.is_empty() && nothing_changed(&files, &rows, &failures))
     {
         // The common case, answered from one table: every file is where it was, as it was
         // (the unreadable ones too). Nothing is written.
@@ -311,101 +330,137 @@ pub fn refresh(
         report.unreadable.sort_by(|a, b| a.path.cmp(&b.path));
         return finish(conn, db_path, report, started);
     }
-    let mut groups = load_groups(conn, db_path)?;
+    // Rows whose session is gone (`ON DELETE SET NULL`) are not "indexed files": their
+    // files are indexed anew. The walk's picture of the table had them, so it is read again.
+    let orphans = conn
+        .execute("DELETE FROM files WHERE session_key IS NULL", [])
+        .map_err(db("reading the index"))?;
+    let reread;
+    let rows = if orphans > 0 {
+        reread = IndexedFiles::Read(read_file_rows(conn, db_path)?);
+        reread.sizes()
+    } else {
+        rows
+    };
     let mut failing = Failing {
         known: &failures,
         kept: HashSet::new(),
         new: Vec::new(),
     };
-    place_files(files, &mut groups, &mut report, &mut failing);
-    for (_, g) in groups.iter_mut() {
-        // A file that could not be read before, unchanged since: not read again.
-        if let Some(p) = g.primary()
-            && still_failing(&failures, &p.key, p.size, p.mtime_ns)
-        {
-            failing.kept.insert(p.key.clone());
-            g.skip = true;
-            continue;
-        }
-        // A file row under an unlisted folder, or a file that could not be examined, means
-        // we do not know the session's full picture: leave it as it is.
-        if g.rows.iter().any(|r| {
-            unlisted
-                .iter()
-                .any(|dir| Path::new(&r.path).starts_with(dir))
-        }) {
-            g.skip = true;
-        }
-    }
+    let changes = find_changes(
+        conn,
+        db_path,
+        files,
+        &rows,
+        &unlisted,
+        &mut report,
+        &mut failing,
+    )?;
+    drop(rows);
+    let Changes {
+        mut disk,
+        groups: order,
+        removed,
+        skip: skip_ids,
+    } = changes;
 
-    // Oldest first by file name (which starts with the local start time), so item rowids
-    // follow time and "newest first" search can walk rowids backwards.
-    let mut work: Vec<(String, Group)> = groups
-        .into_iter()
-        .filter(|(_, g)| !g.skip && !g.unchanged())
-        .collect();
-    work.sort_by_cached_key(|(id, g)| {
-        let name = g
-            .primary()
-            .and_then(|f| f.path.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_default();
-        (name, id.clone())
-    });
-
-    let total = work.len() as u64;
-    let work: Vec<(String, Group, Plan)> = work
-        .into_iter()
-        .map(|(id, mut g)| {
-            let plan = plan_for(&mut g, opts.full);
-            (id, g, plan)
-        })
-        .collect();
-    let jobs = work
-        .iter()
-        .map(|(_, g, plan)| match g.primary() {
-            Some(f) => Job {
-                path: f.path.clone(),
-                compressed: f.compressed,
-                plan: *plan,
-            },
-            None => Job {
-                path: PathBuf::new(),
-                compressed: false,
-                plan: Plan::Keep,
-            },
-        })
-        .collect();
-    feed::run(jobs, opts.single_thread, |feed| -> Result<()> {
-        let mut done = 0u64;
-        let mut iter = work.into_iter().peekable();
-        while iter.peek().is_some() {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db("starting a transaction"))?;
-            let mut batch = Batch {
-                tx: &tx,
-                db_path,
-                feed: &mut *feed,
-                report: &mut report,
-                failed: &mut failing.new,
-                first_rowid: None,
-                text_pending: 0,
+    // A chunk of sessions at a time, oldest first by file name (which starts with the local
+    // start time), so item rowids follow time and "newest first" search can walk rowids
+    // backwards. Only a chunk's groups, plans and reads are in memory at once: indexing a
+    // home from nothing takes memory for the walk's paths, not for every session's work.
+    let total = (removed.len() + order.len()) as u64;
+    let mut done = 0u64;
+    let mut next = 0usize;
+    let mut removed = removed.into_iter();
+    while done < total {
+        let mut groups: Vec<(String, Group)> = Vec::with_capacity(CHUNK_SESSIONS);
+        for id in removed.by_ref().take(CHUNK_SESSIONS) {
+            groups.push((id, Group::default()));
+        }
+        while groups.len() < CHUNK_SESSIONS && next < order.len() {
+            let g = &order[next];
+            next += 1;
+            let files = &mut disk[g.start..g.start + g.len];
+            let id = std::mem::take(&mut files[0].id);
+            let group = Group {
+                disk: files.iter_mut().map(std::mem::take).collect(),
+                ..Group::default()
             };
-            let (mut sessions, mut bytes) = (0, 0);
-            for (id, group, plan) in iter.by_ref() {
-                bytes += batch.sync_session(&id, group, plan, opts.full)?;
-                sessions += 1;
-                done += 1;
-                if sessions >= BATCH_SESSIONS || bytes >= BATCH_BYTES {
-                    break;
-                }
-            }
-            batch.index_text().map_err(db("indexing the text"))?;
-            tx.commit().map_err(db("committing"))?;
-            progress(Progress { done, total });
+            groups.push((id, group));
         }
-        Ok(())
-    })?;
+        let chunk = groups.len() as u64;
+        let mut work: Vec<(String, Group, Plan)> = Vec::with_capacity(groups.len());
+        for (id, mut g) in groups {
+            load_indexed(conn, db_path, &id, &mut g)?;
+            // A file that could not be read before, unchanged since: not read again.
+            if let Some(p) = g.primary()
+                && still_failing(&failures, &p.key, p.size, p.mtime_ns)
+            {
+                failing.kept.insert(p.key.clone());
+                continue;
+            }
+            // A file row under an unlisted folder, or a file that could not be examined,
+            // means we do not know the session's full picture: leave it as it is.
+            if skip_ids.contains(&id)
+                || g.rows.iter().any(|r| {
+                    unlisted
+                        .iter()
+                        .any(|dir| Path::new(&r.path).starts_with(dir))
+                })
+                || g.unchanged()
+            {
+                continue;
+            }
+            let plan = plan_for(&mut g, opts.full);
+            work.push((id, g, plan));
+        }
+        done += chunk - work.len() as u64;
+        let jobs = work
+            .iter()
+            .map(|(_, g, plan)| match g.primary() {
+                Some(f) => Job {
+                    path: f.path().to_path_buf(),
+                    compressed: f.compressed,
+                    plan: *plan,
+                },
+                None => Job {
+                    path: PathBuf::new(),
+                    compressed: false,
+                    plan: Plan::Keep,
+                },
+            })
+            .collect();
+        feed::run(jobs, opts.single_thread, |feed| -> Result<()> {
+            let mut iter = work.into_iter().peekable();
+            while iter.peek().is_some() {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(db("starting a transaction"))?;
+                let mut batch = Batch {
+                    tx: &tx,
+                    db_path,
+                    feed: &mut *feed,
+                    report: &mut report,
+                    failed: &mut failing.new,
+                    first_rowid: None,
+                    text_pending: 0,
+                };
+                let (mut sessions, mut bytes) = (0, 0);
+                for (id, group, plan) in iter.by_ref() {
+                    bytes += batch.sync_session(&id, group, plan, opts.full)?;
+                    sessions += 1;
+                    done += 1;
+                    if sessions >= BATCH_SESSIONS || bytes >= BATCH_BYTES {
+                        break;
+                    }
+                }
+                batch.index_text().map_err(db("indexing the text"))?;
+                tx.commit().map_err(db("committing"))?;
+                progress(Progress { done, total });
+            }
+            Ok(())
+        })?;
+    }
     if opts.full && report.items_indexed > 0 {
         // A rebuild leaves a segment per megabyte of text; merged into one, ranked search
         // reads less (real-shaped corpus: `--rank` 10.2 -> 7.3 ms) for ~60 ms per 7 MB of
@@ -647,48 +702,16 @@ fn unchanged_by_walk(
     })
 }
 
-/// Whether the files on disk are exactly the rows of the `files` table, with the same
-/// sizes and mtimes: then there is nothing to do, and no session needs to be looked at.
-fn nothing_changed(
-    conn: &Connection,
-    db_path: &Path,
-    files: &[Found],
-    known: Option<&super::scan::Known>,
-    failures: &Failures,
-) -> Result<bool> {
-    let owned: HashMap<String, (i64, i64)>;
-    let rows: HashMap<&str, (i64, i64)> = match known {
-        // The fast walk read the table already (and added the known failures to it).
-        Some(known) => known
-            .files
-            .values()
-            .flatten()
-            .filter(|(p, ..)| known.failure_only.is_empty() || !known.failure_only.contains(p))
-            .map(|(p, size, mtime, _)| (p.as_str(), (*size, *mtime)))
-            .collect(),
-        None => {
-            let db = |e| Error::db(db_path, "reading the index", e);
-            let mut m = HashMap::with_capacity(files.len());
-            let mut stmt = conn
-                .prepare_cached("SELECT path, size, mtime_ns FROM files")
-                .map_err(db)?;
-            let mut q = stmt.query([]).map_err(db)?;
-            while let Some(r) = q.next().map_err(db)? {
-                m.insert(
-                    r.get::<_, String>(0).map_err(db)?,
-                    (r.get(1).map_err(db)?, r.get(2).map_err(db)?),
-                );
-            }
-            owned = m;
-            owned.iter().map(|(p, v)| (p.as_str(), *v)).collect()
-        }
-    };
+/// Whether the files on disk are exactly the rows of the `files` table (`rows`: path to
+/// size and mtime), with the same sizes and mtimes: then there is nothing to do, and no
+/// session needs to be looked at.
+fn nothing_changed(files: &[Found], rows: &HashMap<&str, (i64, i64)>, failures: &Failures) -> bool {
     // Every file found is as its row says, or is a known failure as it was then; and every
     // row's file is still there.
     let mut rows_found = 0;
     for (path, meta) in files {
         let (Some(p), Ok(found)) = (path.to_str(), meta) else {
-            return Ok(false);
+            return false;
         };
         let row = rows.get(p);
         if row == Some(found) {
@@ -696,10 +719,49 @@ fn nothing_changed(
         } else if still_failing(failures, p, found.0, found.1) {
             rows_found += usize::from(row.is_some());
         } else {
-            return Ok(false);
+            return false;
         }
     }
-    Ok(rows_found == rows.len())
+    rows_found == rows.len()
+}
+
+/// The `files` table as a refresh compares it with the disk: from the walk's picture of
+/// it, or read for the occasion.
+enum IndexedFiles<'k> {
+    Known(&'k super::scan::Known),
+    /// Path, size, mtime.
+    Read(Vec<(String, i64, i64)>),
+}
+
+impl IndexedFiles<'_> {
+    /// Path to size and mtime, of the rows (not of the known failures the walk added).
+    fn sizes(&self) -> HashMap<&str, (i64, i64)> {
+        match self {
+            IndexedFiles::Known(known) => known
+                .files
+                .values()
+                .flatten()
+                .filter(|(p, ..)| known.failure_only.is_empty() || !known.failure_only.contains(p))
+                .map(|(p, size, mtime, _)| (p.as_str(), (*size, *mtime)))
+                .collect(),
+            IndexedFiles::Read(rows) => rows
+                .iter()
+                .map(|(p, s, m)| (p.as_str(), (*s, *m)))
+                .collect(),
+        }
+    }
+}
+
+/// Every `files` row's path, size and mtime.
+fn read_file_rows(conn: &Connection, db_path: &Path) -> Result<Vec<(String, i64, i64)>> {
+    let db = |e| Error::db(db_path, "reading the index", e);
+    let mut stmt = conn
+        .prepare_cached("SELECT path, size, mtime_ns FROM files")
+        .map_err(db)?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .map_err(db)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(db)
 }
 
 /// Mirrors the names files (Codex's, then rolldex's own: see
@@ -1041,143 +1103,250 @@ pub(crate) fn lock_indexer(db_path: &Path) -> Result<File> {
     Ok(file)
 }
 
-/// Reads the `sessions` and `files` tables into groups by session id.
-fn load_groups(conn: &Connection, db_path: &Path) -> Result<BTreeMap<String, Group>> {
-    let db = |e| Error::db(db_path, "reading the index", e);
-    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
-    let mut ids: HashMap<i64, String> = HashMap::new();
-    let mut stmt = conn
-        .prepare("SELECT key, id, path FROM sessions")
-        .map_err(db)?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .map_err(db)?;
-    for row in rows {
-        let (key, id, path): (i64, String, String) = row.map_err(db)?;
-        ids.insert(key, id.clone());
-        groups.entry(id).or_default().session = Some((key, path));
-    }
-    let mut stmt = conn
-        .prepare(
-            "SELECT path, session_key, size, mtime_ns, indexed_offset, indexed_lines, content_hash
-             FROM files",
-        )
-        .map_err(db)?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, Option<i64>>(1)?,
-                FileRow {
-                    path: r.get(0)?,
-                    size: r.get(2)?,
-                    mtime_ns: r.get(3)?,
-                    indexed_offset: r.get(4)?,
-                    indexed_lines: r.get(5)?,
-                    content_hash: r.get(6)?,
-                },
-            ))
-        })
-        .map_err(db)?;
-    let mut orphans = Vec::new();
-    for row in rows {
-        let (key, file) = row.map_err(db)?;
-        match key.and_then(|k| ids.get(&k)) {
-            Some(id) => groups.entry(id.clone()).or_default().rows.push(file),
-            None => orphans.push(file.path),
-        }
-    }
-    drop(stmt);
-    for path in orphans {
-        conn.execute("DELETE FROM files WHERE path = ?1", [path])
-            .map_err(db)?;
-    }
-    Ok(groups)
+/// The files of one session that may need work: a run of [`Changes::disk`].
+#[derive(Debug)]
+struct GroupFiles {
+    start: usize,
+    len: usize,
+    /// The file whose name places the session in the order of work.
+    first: usize,
 }
 
-/// Stats every file found and adds it to its session's group.
-fn place_files(
+/// What a slow refresh must look at: the sessions with a file that is new, changed or gone,
+/// with all their files, and nothing of the others.
+#[derive(Debug, Default)]
+struct Changes {
+    /// Their files on disk, by session id.
+    disk: Vec<DiskFile>,
+    /// Each session's run of `disk`, oldest first by file name.
+    groups: Vec<GroupFiles>,
+    /// Sessions with indexed files gone and none on disk.
+    removed: Vec<String>,
+    /// Sessions with a file that could not be examined: left as they are.
+    skip: HashSet<String>,
+}
+
+/// Sorts the files found into the sessions that need looking at (see [`Changes`]):
+/// those with a file unlike its row (size, mtime) or with no row, and those with a row
+/// whose file is gone (unless under a folder that could not be listed). A file that
+/// could not be examined keeps its session as it is. `rows` is the `files` table (path to
+/// size and mtime). Memory: the paths of the files found, once, and the ids of the
+/// sessions that changed.
+fn find_changes(
+    conn: &Connection,
+    db_path: &Path,
     files: Vec<Found>,
-    groups: &mut BTreeMap<String, Group>,
+    rows: &HashMap<&str, (i64, i64)>,
+    unlisted: &[PathBuf],
     report: &mut RefreshReport,
     failing: &mut Failing<'_>,
-) {
-    // Which session each known path belongs to: needed for files without a uuid in their
-    // name, or one that vanished since the walk; built on first need.
-    let mut known: Option<HashMap<String, String>> = None;
-    let known_of = |groups: &BTreeMap<String, Group>| {
-        let mut m = HashMap::new();
-        for (id, g) in groups {
-            for r in &g.rows {
-                m.insert(r.path.clone(), id.clone());
-            }
-        }
-        m
-    };
+) -> Result<Changes> {
+    let mut changes = Changes::default();
+    // Files as their rows have them: their sessions are looked at only when another of
+    // their files changed.
+    let mut same: Vec<DiskFile> = Vec::new();
+    let mut changed_ids: HashSet<String> = HashSet::new();
+    let mut on_disk = 0usize;
     for (path, meta) in files {
-        let Some(key) = path.to_str().map(str::to_owned) else {
-            report.errors.push(Error::BadArgument(format!(
-                "{}: path is not UTF-8; not indexed",
-                path.display()
-            )));
-            continue;
-        };
-        let meta = match meta {
-            Ok(m) => m,
-            Err(e) => {
-                // Vanished since the walk, or unreadable: its rows stay as they are.
-                let known = known.get_or_insert_with(|| known_of(groups));
-                if let Some(g) = known.get(&key).and_then(|id| groups.get_mut(id)) {
-                    g.skip = true;
-                }
-                report.errors.push(Error::io(&path, "examining", e));
+        let key = match path.into_os_string().into_string() {
+            Ok(key) => key,
+            Err(path) => {
+                report.errors.push(Error::BadArgument(format!(
+                    "{}: path is not UTF-8; not indexed",
+                    Path::new(&path).display()
+                )));
                 continue;
             }
         };
-        let file = DiskFile {
-            compressed: layout::is_compressed(&path),
-            size: meta.0,
-            mtime_ns: meta.1,
+        let (size, mtime_ns) = match meta {
+            Ok(m) => m,
+            Err(e) => {
+                // Vanished since the walk, or unreadable: its rows stay as they are.
+                if rows.contains_key(key.as_str()) {
+                    on_disk += 1;
+                }
+                if let Some(id) = id_of(conn, db_path, &key)? {
+                    changes.skip.insert(id);
+                }
+                report
+                    .errors
+                    .push(Error::io(Path::new(&key), "examining", e));
+                continue;
+            }
+        };
+        let mut file = DiskFile {
+            id: String::new(),
+            compressed: layout::is_compressed(Path::new(&key)),
+            size,
+            mtime_ns,
             key,
-            path,
         };
-        let id = match crate::agents::for_path(&file.path).session_id(&file.path) {
-            Some(id) => id,
-            None => match known.get_or_insert_with(|| known_of(groups)).get(&file.key) {
-                Some(id) => id.clone(),
-                None if still_failing(failing.known, &file.key, file.size, file.mtime_ns) => {
-                    failing.kept.insert(file.key);
-                    continue;
-                }
-                None => {
-                    // No uuid in the name: the file's own meta says which session it is.
-                    report.files_opened += 1;
-                    let mut fail = |e: Error| {
-                        failing.new.push(file.failure(&e.to_string()));
-                        report.errors.push(e);
-                    };
-                    match read_head_meta(&file.path) {
-                        Ok(Some(m)) if m.id.as_deref().is_some_and(|s| !s.trim().is_empty()) => m
-                            .uuid()
-                            .map(|u| u.to_string())
-                            .or(m.id.map(|s| s.trim().to_string()))
-                            .unwrap_or_default(),
-                        Ok(_) => {
-                            fail(Error::BadArgument(format!(
-                                "{}: no session id in the file name or its session meta; not indexed",
-                                file.path.display()
-                            )));
-                            continue;
-                        }
-                        Err(e) => {
-                            fail(e);
-                            continue;
-                        }
-                    }
-                }
-            },
+        let row = rows.get(file.key.as_str());
+        on_disk += usize::from(row.is_some());
+        if row == Some(&(size, mtime_ns)) {
+            if still_failing(failing.known, &file.key, size, mtime_ns) {
+                failing.kept.insert(file.key.clone());
+            }
+            same.push(file);
+            continue;
+        }
+        let Some(id) = session_of(conn, db_path, &file, report, failing)? else {
+            continue;
         };
-        groups.entry(id).or_default().disk.push(file);
+        if !rows.is_empty() {
+            changed_ids.insert(id.clone());
+        }
+        file.id = id;
+        changes.disk.push(file);
     }
+    if on_disk < rows.len() {
+        // Some rows' files are gone: their sessions change too.
+        let found: HashSet<&str> = changes
+            .disk
+            .iter()
+            .chain(&same)
+            .map(|f| f.key.as_str())
+            .collect();
+        for path in rows.keys().filter(|p| !found.contains(*p)) {
+            if unlisted.iter().any(|dir| Path::new(path).starts_with(dir)) {
+                continue;
+            }
+            if let Some(id) = id_of(conn, db_path, path)? {
+                changed_ids.insert(id);
+            }
+        }
+    }
+    if !changed_ids.is_empty() {
+        for mut file in same {
+            let id = match crate::agents::for_path(file.path()).session_id(file.path()) {
+                Some(id) => Some(id),
+                None => id_of(conn, db_path, &file.key)?,
+            };
+            if let Some(id) = id.filter(|id| changed_ids.contains(id)) {
+                file.id = id;
+                changes.disk.push(file);
+            }
+        }
+    }
+    changes
+        .disk
+        .sort_unstable_by(|a, b| a.id.cmp(&b.id).then_with(|| a.key.cmp(&b.key)));
+    let disk = &changes.disk;
+    let mut start = 0;
+    while start < disk.len() {
+        let id = &disk[start].id;
+        changed_ids.remove(id);
+        let len = disk[start..].iter().take_while(|f| &f.id == id).count();
+        // The group's likely primary (plain, then biggest) names its place in time.
+        let first = (start..start + len)
+            .min_by_key(|&i| {
+                (
+                    disk[i].compressed,
+                    std::cmp::Reverse(disk[i].size),
+                    &disk[i].key,
+                )
+            })
+            .unwrap_or(start);
+        changes.groups.push(GroupFiles { start, len, first });
+        start += len;
+    }
+    let name = |g: &GroupFiles| disk[g.first].path().file_name().unwrap_or_default();
+    changes.groups.sort_by(|a, b| {
+        name(a)
+            .cmp(name(b))
+            .then_with(|| disk[a.start].id.cmp(&disk[b.start].id))
+    });
+    // What is left of the changed ids has no file on disk: those sessions are gone.
+    changes.removed = changed_ids.into_iter().collect();
+    changes.removed.sort_unstable();
+    Ok(changes)
+}
+
+/// The session a changed file belongs to: the id in its name, else the one the index
+/// has it under, else the id its own session meta gives (a file that fails to say is
+/// remembered as unreadable, and `None`).
+fn session_of(
+    conn: &Connection,
+    db_path: &Path,
+    file: &DiskFile,
+    report: &mut RefreshReport,
+    failing: &mut Failing<'_>,
+) -> Result<Option<String>> {
+    if let Some(id) = crate::agents::for_path(file.path()).session_id(file.path()) {
+        return Ok(Some(id));
+    }
+    if let Some(id) = id_of(conn, db_path, &file.key)? {
+        return Ok(Some(id));
+    }
+    if still_failing(failing.known, &file.key, file.size, file.mtime_ns) {
+        failing.kept.insert(file.key.clone());
+        return Ok(None);
+    }
+    // No uuid in the name: the file's own meta says which session it is.
+    report.files_opened += 1;
+    let error = match read_head_meta(file.path()) {
+        Ok(Some(m)) if m.id.as_deref().is_some_and(|s| !s.trim().is_empty()) => {
+            return Ok(Some(
+                m.uuid()
+                    .map(|u| u.to_string())
+                    .or(m.id.map(|s| s.trim().to_string()))
+                    .unwrap_or_default(),
+            ));
+        }
+        Ok(_) => Error::BadArgument(format!(
+            "{}: no session id in the file name or its session meta; not indexed",
+            file.key
+        )),
+        Err(e) => e,
+    };
+    failing.new.push(file.failure(&error.to_string()));
+    report.errors.push(error);
+    Ok(None)
+}
+
+/// The id of the session the index has the file at `path` under.
+fn id_of(conn: &Connection, db_path: &Path, path: &str) -> Result<Option<String>> {
+    conn.prepare_cached(
+        "SELECT s.id FROM files f JOIN sessions s ON s.key = f.session_key WHERE f.path = ?1",
+    )
+    .and_then(|mut stmt| stmt.query_row([path], |r| r.get(0)).optional())
+    .map_err(|e| Error::db(db_path, "reading the index", e))
+}
+
+/// Adds to `group` what the index holds of session `id`: its row and its files' rows.
+fn load_indexed(conn: &Connection, db_path: &Path, id: &str, group: &mut Group) -> Result<()> {
+    let db = |e| Error::db(db_path, "reading the index", e);
+    let session: Option<(i64, String)> = conn
+        .prepare_cached("SELECT key, path FROM sessions WHERE id = ?1")
+        .and_then(|mut stmt| {
+            stmt.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .map_err(db)?;
+    let Some((key, _)) = &session else {
+        return Ok(());
+    };
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT path, size, mtime_ns, indexed_offset, indexed_lines, content_hash
+             FROM files WHERE session_key = ?1",
+        )
+        .map_err(db)?;
+    let rows = stmt
+        .query_map([key], |r| {
+            Ok(FileRow {
+                path: r.get(0)?,
+                size: r.get(1)?,
+                mtime_ns: r.get(2)?,
+                indexed_offset: r.get(3)?,
+                indexed_lines: r.get(4)?,
+                content_hash: r.get(5)?,
+            })
+        })
+        .map_err(db)?;
+    group.rows = rows.collect::<rusqlite::Result<_>>().map_err(db)?;
+    group.session = session;
+    Ok(())
 }
 
 /// The `sessions` row's values that an incremental read continues from.
@@ -1203,7 +1372,7 @@ fn plan_for(group: &mut Group, full: bool) -> Plan {
     let Some(primary) = group.primary() else {
         return Plan::Keep;
     };
-    if crate::agents::for_path(&primary.path).whole_document() {
+    if crate::agents::for_path(primary.path()).whole_document() {
         return whole_document_plan(group, full);
     }
     let Some(followed) = followed(group, full) else {
@@ -1238,7 +1407,7 @@ fn whole_document_plan(group: &mut Group, full: bool) -> Plan {
         return Plan::Keep;
     }
     // Unreadable now: reading it reports why.
-    let hash = File::open(&primary.path)
+    let hash = File::open(primary.path())
         .and_then(crate::archive::checksum)
         .ok()
         .map(|c| c.to_string());
@@ -1368,7 +1537,7 @@ impl Batch<'_, '_> {
                 None => upsert_session(tx, id, &primary, &state, None)
                     .map_err(db("writing a session"))?,
             };
-            let end = self.read_items(key, &primary.path, start, &mut state)?;
+            let end = self.read_items(key, primary.path(), start, &mut state)?;
             offsets = (end.offset as i64, end.lines as i64);
             raw_bytes = Some((end.offset + end.pending) as i64);
             read_bytes = end.offset - start;
@@ -1407,7 +1576,7 @@ impl Batch<'_, '_> {
                     compressed = ?5, indexed_offset = ?6, indexed_lines = ?7, content_hash = ?8",
             )
             .map_err(db("writing a file"))?;
-        let whole = crate::agents::for_path(&primary.path).whole_document();
+        let whole = crate::agents::for_path(primary.path()).whole_document();
         for f in &group.disk {
             let row = group.row(&f.key);
             let is_primary = f.key == primary.key;
@@ -1454,7 +1623,7 @@ impl Batch<'_, '_> {
 fn id_path(group: &Group) -> PathBuf {
     group
         .primary()
-        .map(|f| f.path.clone())
+        .map(|f| f.path().to_path_buf())
         .or_else(|| group.rows.first().map(|r| PathBuf::from(&r.path)))
         .unwrap_or_default()
 }
@@ -1760,7 +1929,7 @@ fn upsert_session(
         .unwrap_or(primary.mtime_ns / 1_000_000)
         .max(state.created_ms.unwrap_or(i64::MIN));
     let archived = primary
-        .path
+        .path()
         .components()
         .any(|c| c.as_os_str() == layout::ARCHIVED_DIR);
     let mut stmt = tx.prepare_cached(
@@ -1832,7 +2001,7 @@ fn upsert_session(
             b[7],
             b[8],
             b[9],
-            crate::agents::for_path(&primary.path).agent().as_str(),
+            crate::agents::for_path(primary.path()).agent().as_str(),
             state
                 .facts
                 .hint
