@@ -37,6 +37,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0007_watcher_heartbeat",
         include_str!("../../migrations/0007_watcher_heartbeat.sql"),
     ),
+    (
+        "0008_fts_automerge",
+        include_str!("../../migrations/0008_fts_automerge.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

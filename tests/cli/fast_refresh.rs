@@ -217,3 +217,68 @@ fn a_rewritten_newest_session_is_searchable_by_its_new_words() {
     assert_eq!(hits(h, "secondword"), 1);
     assert_eq!(hits(h, "filler"), 0);
 }
+
+/// `rolldex index --json` of `home`.
+fn index_report(home: &Path) -> Value {
+    serde_json::from_str(&ok(home, &["index", "--json"], b"")).expect("json")
+}
+
+#[test]
+fn a_refresh_opens_only_the_sessions_that_changed() {
+    let home = tempfile::tempdir().expect("tmp");
+    let h = home.path();
+    let day = h.join("sessions/2025/06/03");
+    let ids = [
+        "0f0f0f0f-0000-4000-8000-00000000000a",
+        "0f0f0f0f-0000-4000-8000-00000000000b",
+        "0f0f0f0f-0000-4000-8000-00000000000c",
+    ];
+    let paths: Vec<PathBuf> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| rollout(&day, id, &format!("onlyword{i}")))
+        .collect();
+    // The second session has a copy in archived_sessions/: its twin, seen but not read.
+    let archived = h.join("archived_sessions");
+    fs::create_dir_all(&archived).expect("mkdir");
+    let twin = archived.join(paths[1].file_name().expect("name"));
+    fs::copy(&paths[1], &twin).expect("copy");
+    let first = index_report(h);
+    assert_eq!(first["sessions"], 3, "{first}");
+    assert_eq!(first["files_opened"], 3, "{first}");
+    assert_eq!(first["files_indexed"], 4, "{first}");
+
+    // An append to one session: only its file is opened, and only its row written.
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .open(&paths[0])
+        .expect("open");
+    writeln!(
+        f,
+        r#"{{"timestamp":"2025-06-03T11:00:00.000Z","type":"response_item","payload":{{"type":"message","role":"assistant","content":[{{"type":"output_text","text":"appendedonce"}}]}}}}"#
+    )
+    .expect("append");
+    drop(f);
+    let appended = index_report(h);
+    assert_eq!(appended["files_opened"], 1, "{appended}");
+    assert_eq!(appended["files_indexed"], 1, "{appended}");
+    assert_eq!(hits(h, "appendedonce"), 1);
+
+    // The twin removed: its row goes, its session stays, nothing is read.
+    fs::remove_file(&twin).expect("rm");
+    let untwinned = index_report(h);
+    assert_eq!(untwinned["files_removed"], 1, "{untwinned}");
+    assert_eq!(untwinned["files_opened"], 0, "{untwinned}");
+    assert_eq!(untwinned["sessions"], 3, "{untwinned}");
+    assert_eq!(hits(h, "onlyword1"), 1);
+
+    // A session's only file removed: the session goes.
+    fs::remove_file(&paths[2]).expect("rm");
+    let removed = index_report(h);
+    assert_eq!(removed["sessions_removed"], 1, "{removed}");
+    assert_eq!(removed["sessions"], 2, "{removed}");
+    assert_eq!(hits(h, "onlyword2"), 0);
+    let fast = listed(h);
+    ok(h, &["index", "--full"], b"");
+    assert_eq!(listed(h), fast);
+}
