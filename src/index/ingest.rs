@@ -414,6 +414,10 @@ pub fn refresh(
     while removed.peek().is_some() || next < order.len() {
         let mut groups: Vec<(String, Group)> = Vec::with_capacity(CHUNK_SESSIONS);
         for id in removed.by_ref().take(CHUNK_SESSIONS) {
+            if skip_ids.contains(&id) {
+                done += 1;
+                continue;
+            }
             groups.push((id.into_string(), Group::default()));
         }
         while groups.len() < CHUNK_SESSIONS && next < order.len() {
@@ -1192,6 +1196,8 @@ fn find_changes(
     let mut same: Vec<DiskFile> = Vec::new();
     let mut changed_ids: HashSet<SessionId> = HashSet::new();
     let mut on_disk = 0usize;
+    // Files that could not be examined: on disk, as far as anyone knows.
+    let mut unexamined: Vec<String> = Vec::new();
     if rows.is_empty() {
         // From nothing: every file is new (no room to spare at 100,000 of them).
         changes.disk.reserve_exact(files.len());
@@ -1220,6 +1226,7 @@ fn find_changes(
                 report
                     .errors
                     .push(Error::io(Path::new(&key), "examining", e));
+                unexamined.push(key);
                 continue;
             }
         };
@@ -1256,6 +1263,7 @@ fn find_changes(
             .iter()
             .chain(&same)
             .map(|f| f.key.as_str())
+            .chain(unexamined.iter().map(String::as_str))
             .collect();
         for path in rows.keys().filter(|p| !found.contains(*p)) {
             if unlisted.iter().any(|dir| Path::new(path).starts_with(dir)) {
