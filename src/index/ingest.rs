@@ -446,8 +446,9 @@ pub fn refresh(
                 failing.kept.insert(p.key.clone());
                 continue;
             }
-            // A file row under an unlisted folder, or a file that could not be examined,
-            // means we do not know the session's full picture: leave it as it is.
+            // A file row under an unlisted folder means we do not know the session's full
+            // picture: leave it as it is (as a session with a file that could not be
+            // examined was left above).
             if g.rows.iter().any(|r| {
                 unlisted
                     .iter()
@@ -1276,11 +1277,8 @@ fn find_changes(
     }
     if !changed_ids.is_empty() {
         for mut file in same {
-            let id = match crate::agents::for_path(file.path()).session_id(file.path()) {
-                Some(id) => Some(id),
-                None => id_of(conn, db_path, &file.key)?,
-            };
-            if let Some(id) = id.map(SessionId::new).filter(|id| changed_ids.contains(id)) {
+            let id = named_or_indexed(conn, db_path, &file)?.map(SessionId::new);
+            if let Some(id) = id.filter(|id| changed_ids.contains(id)) {
                 file.id = id;
                 changes.disk.push(file);
             }
@@ -1330,10 +1328,7 @@ fn session_of(
     report: &mut RefreshReport,
     failing: &mut Failing<'_>,
 ) -> Result<Option<String>> {
-    if let Some(id) = crate::agents::for_path(file.path()).session_id(file.path()) {
-        return Ok(Some(id));
-    }
-    if let Some(id) = id_of(conn, db_path, &file.key)? {
+    if let Some(id) = named_or_indexed(conn, db_path, file)? {
         return Ok(Some(id));
     }
     if still_failing(failing.known, &file.key, file.size, file.mtime_ns) {
@@ -1360,6 +1355,14 @@ fn session_of(
     failing.new.push(file.failure(&error.to_string()));
     report.errors.push(error);
     Ok(None)
+}
+
+/// The id in a file's name, else the one the index has it under.
+fn named_or_indexed(conn: &Connection, db_path: &Path, file: &DiskFile) -> Result<Option<String>> {
+    match crate::agents::for_path(file.path()).session_id(file.path()) {
+        Some(id) => Ok(Some(id)),
+        None => id_of(conn, db_path, &file.key),
+    }
 }
 
 /// The id of the session the index has the file at `path` under.
@@ -1590,8 +1593,7 @@ impl Batch<'_, '_> {
         let (mut raw_bytes, mut read_bytes) = (None, 0u64);
         let mut new_key = None;
         if let Some(start) = start {
-            // Items need their session's key: a new session gets its row first.
-            // A new session's row is written once, after its items (the batch defers the
+            // Items need their session's key. A new session's row is written once, after its items (the batch defers the
             // foreign keys to its commit): written first and then again with what was read,
             // every one of the table's indexes was updated twice.
             let key = match session_key {
